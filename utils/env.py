@@ -1,0 +1,116 @@
+"""The run environment: version checks, seeding and a statement of the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import time
+from dataclasses import dataclass, field
+
+from utils.config import mode_name
+
+# Oldest releases the notebooks are known to work with (see requirements.txt).
+MINIMUM_VERSIONS: dict[str, str] = {
+    "tensorflow": "2.21",
+    "keras": "3.15",
+    "numpy": "2.0",
+    "matplotlib": "3.8",
+    "pandas": "2.2",
+}
+
+
+def _version_tuple(version: str) -> tuple[int, int, int]:
+    """Turn '2.21.0rc1' into (2, 21, 0), and '3.15' into (3, 15, 0), for comparison."""
+    parts = [int(m.group()) if (m := re.match(r"\d+", piece)) else 0 for piece in version.split(".")[:3]]
+    return tuple(parts + [0] * (3 - len(parts)))  # type: ignore[return-value]
+
+
+def check_versions(minimums: dict[str, str] | None = None) -> dict[str, str]:
+    """Check that installed packages are at least the versions the course needs.
+
+    Args:
+        minimums: package name -> oldest acceptable version; defaults to
+            ``MINIMUM_VERSIONS``.
+
+    Returns:
+        package name -> installed version, for printing.
+
+    Raises:
+        RuntimeError: a package is missing or too old; the message lists each
+            one with the installed and required versions and how to fix it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    minimums = MINIMUM_VERSIONS if minimums is None else minimums
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for package, needed in minimums.items():
+        try:
+            installed = version(package)
+        except PackageNotFoundError:
+            problems.append(f"{package} is not installed (need >= {needed})")
+            continue
+        found[package] = installed
+        if _version_tuple(installed) < _version_tuple(needed):
+            problems.append(f"{package} {installed} is too old (need >= {needed})")
+    if problems:
+        raise RuntimeError(
+            "This course needs newer packages: "
+            + "; ".join(problems)
+            + ". Run `make run` (or `pip install -r requirements.txt`) to install them."
+        )
+    return found
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and the Keras/TensorFlow backend.
+
+    What stays non-deterministic: multi-threaded CPU reductions (oneDNN) and
+    cuDNN kernels on a GPU can sum floats in a different order from run to run,
+    so losses can differ in the last digits. Call
+    ``tf.config.experimental.enable_op_determinism()`` as well when you need
+    bit-identical runs and can afford slower kernels.
+
+    Args:
+        seed: a non-negative integer.
+
+    Raises:
+        ValueError: ``seed`` is not a non-negative int.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def machine_summary() -> str:
+    """One line naming the machine: OS, CPU count, accelerators and library versions."""
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    accel = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, {accel}; "
+        f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
+
+
+@dataclass
+class Stopwatch:
+    """Measures a notebook's wall time from its Setup cell to its last cell."""
+
+    started: float = field(default_factory=time.perf_counter)  # perf_counter at creation
+
+    def elapsed_minutes(self) -> float:
+        """Minutes since the stopwatch was created."""
+        return (time.perf_counter() - self.started) / 60.0
+
+    def report(self) -> str:
+        """A sentence stating the run's mode, wall time and machine."""
+        return (
+            f"This notebook ran in {mode_name()} mode in {self.elapsed_minutes():.1f} min "
+            f"of wall time on: {machine_summary()}."
+        )
