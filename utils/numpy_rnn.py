@@ -39,8 +39,8 @@ def check_shape(array: np.ndarray, expected: tuple, name: str) -> None:
     """Raise ValueError naming ``name`` unless ``array.shape`` matches ``expected`` (None = any)."""
     shape = np.shape(array)
     if len(shape) != len(expected) or any(e is not None and s != e for s, e in zip(shape, expected, strict=False)):
-        pretty = tuple("?" if e is None else e for e in expected)
-        raise ValueError(f"{name} must have shape {pretty}, got {shape}")
+        pretty = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
+        raise ValueError(f"{name} must have shape {pretty}, got {tuple(shape)}")
 
 
 def _check_sequence(x: np.ndarray, input_dim: int) -> tuple[int, int]:
