@@ -48,6 +48,8 @@ lab: venv
 ## make refresh: re-execute the notebooks in place in full mode (maintainers: regenerates committed outputs)
 refresh: venv
 	RNN_FAST=0 $(PY) tools/run_notebooks.py --out $(BUILD) --inplace
+	RNN_FAST=1 $(PY) tools/run_notebooks.py --out $(BUILD)/fast --record-time
+	$(PY) tools/syllabus.py --write
 
 clean:
 	rm -rf $(BUILD)

@@ -62,3 +62,16 @@ def test_stopwatch_report_names_mode_and_machine(monkeypatch):
     monkeypatch.setenv("RNN_FAST", "1")
     text = env.Stopwatch().report()
     assert "fast mode" in text and "CPU cores" in text and "TensorFlow" in text
+
+
+def test_import_tensorflow_quietly_hides_start_up_noise_only():
+    import subprocess
+    import sys
+
+    script = ("from utils.env import import_tensorflow_quietly\n"
+              "tf = import_tensorflow_quietly()\n"
+              "import sys; print('real problem', file=sys.stderr); print(tf.__version__)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0
+    assert "oneDNN" not in result.stderr and "absl::InitializeLog" not in result.stderr
+    assert "real problem" in result.stderr and result.stdout.strip().startswith("2.")

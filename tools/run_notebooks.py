@@ -3,7 +3,9 @@
 Writes, under --out: the executed ``.ipynb``, a static ``.html`` page per notebook,
 ``index.html`` linking them and ``run_times.json``; prints a table of notebook,
 status and wall time. ``--inplace`` also writes the executed notebooks back to
-``notebooks/`` (``make refresh``, for maintainers regenerating committed outputs).
+``notebooks/`` (``make refresh``, for maintainers regenerating committed outputs);
+both it and ``--record-time`` store the run's wall time in the notebook's metadata,
+from which tools/syllabus.py builds the README's syllabus table.
 
 Usage: python tools/run_notebooks.py [--out build] [--inplace] [NOTEBOOK ...]
 """
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--out", type=Path, default=REPO / "build")
     parser.add_argument("--inplace", action="store_true", help="also overwrite notebooks/ with the results")
+    parser.add_argument("--record-time", action="store_true",
+                        help="store this mode's wall time in the source notebook's metadata (for the syllabus)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = parser.parse_args(argv)
 
@@ -87,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         nbformat.write(notebook, args.out / path.name)
         page, _ = exporter.from_notebook_node(notebook)
         (args.out / path.with_suffix(".html").name).write_text(page, encoding="utf-8")
-        if args.inplace and status == "ok":
-            nbformat.write(notebook, path)
+        if status == "ok" and (args.inplace or args.record_time):
+            mode = "fast" if os.environ.get("RNN_FAST") == "1" else "full"
+            source = notebook if args.inplace else nbformat.read(path, as_version=4)
+            source.metadata.setdefault("course", {}).setdefault("run_minutes", {})[mode] = round(seconds / 60, 1)
+            nbformat.write(source, path)  # --record-time alone leaves the committed outputs untouched
         rows.append({"notebook": path.name, "title": title_of(notebook, path.stem),
                      "status": status, "minutes": seconds / 60})
     write_index(args.out, rows)

@@ -10,12 +10,13 @@ restyled until a function is called.
 """
 
 from utils.config import by_mode, is_fast_mode
-from utils.env import Stopwatch, check_versions, machine_summary, set_seed
+from utils.env import Stopwatch, check_versions, import_tensorflow_quietly, machine_summary, set_seed
 
 __all__ = [
     "Stopwatch",
     "by_mode",
     "check_versions",
+    "import_tensorflow_quietly",
     "is_fast_mode",
     "machine_summary",
     "set_seed",

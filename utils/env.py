@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import re
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -61,6 +63,49 @@ def check_versions(minimums: dict[str, str] | None = None) -> dict[str, str]:
             + ". Run `make run` (or `pip install -r requirements.txt`) to install them."
         )
     return found
+
+
+# Start-up lines TensorFlow's C++ core writes straight to the process's stderr whatever
+# TF_CPP_MIN_LOG_LEVEL says; harmless, and noise in a notebook's stored outputs.
+_TF_STARTUP_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog|oneDNN custom operations are on|cudart_stub|"
+    r"Could not find cuda drivers|failed call to cuInit|Unable to register cu(DNN|FFT|BLAS) factory|"
+    r"computation_placer|This TensorFlow binary is optimized|rebuild TensorFlow with the appropriate|"
+    r"TF-TRT Warning|cpu_feature_guard|^\s*$"
+)
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow with its unconditional C++ start-up messages filtered out.
+
+    TensorFlow prints a few lines (oneDNN notice, "no CUDA drivers", ...) to the process's
+    stderr at import and at the first device query, ignoring ``TF_CPP_MIN_LOG_LEVEL``.
+    This captures stderr at the file-descriptor level during the import and a GPU query,
+    drops the known harmless lines and re-prints anything else, so real problems still show.
+
+    Returns:
+        The ``tensorflow`` module.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # triggers the CUDA probe now, while captured
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+        captured.seek(0)
+        lines = captured.read().decode("utf-8", errors="replace").splitlines()
+    kept = [line for line in lines if not _TF_STARTUP_NOISE.search(line)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+    return tf
 
 
 def set_seed(seed: int) -> None:

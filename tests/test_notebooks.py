@@ -1,0 +1,57 @@
+"""Static checks of the committed notebooks and of the README's generated syllabus."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+sys.path.insert(0, str(REPO / "tools"))
+
+import syllabus  # noqa: E402
+
+
+def test_there_are_notebooks_to_check():
+    assert NOTEBOOKS, "notebooks/ holds no NN_snake_case.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_file_name_is_numbered_snake_case(path):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_house_structure(path):
+    notebook = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert len(re.findall(r"^# ", markdown, re.M)) == 1, "exactly one H1 title"
+    for heading in ("Learning objectives", "## Setup", "## Summary", "## Exercises", "### Solutions"):
+        assert heading in markdown, f"missing {heading!r}"
+    setup = next(c for c in notebook.cells if c.cell_type == "code")
+    assert "check_versions()" in setup.source and "set_seed(" in setup.source, "the first code cell is the Setup"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_are_a_clean_full_run(path):
+    assert path.stat().st_size < 1.5e6, "notebooks must stay under 1.5 MB"
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), "run top to bottom in one fresh kernel"
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], "a stored output is an error"
+    text = json.dumps(outputs)
+    assert not re.search(r"loss[^\"]{0,20}\b(nan|inf)\b", text), "a stored loss is nan/inf"
+    assert not re.search(r"(/root/|/home/|/Users/|/tmp/|/work/)", text), "a stored output shows a machine path"
+    assert "Traceback" not in text
+    stderr = [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert len(stderr) <= 2, f"{len(stderr)} stderr outputs: warning spam"
+    assert "ran in full mode" in text, "the last cell states the full-mode wall time and machine"
+
+
+def test_readme_syllabus_matches_the_notebooks():
+    assert syllabus.readme_table() == syllabus.table(), "run `python tools/syllabus.py --write`"
