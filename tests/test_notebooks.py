@@ -47,7 +47,7 @@ def test_committed_outputs_are_a_clean_full_run(path):
     text = json.dumps(outputs)
     assert not re.search(r"loss[^\"]{0,20}\b(nan|inf)\b", text), "a stored loss is nan/inf"
     assert not re.search(r"(/root/|/home/|/Users/|/tmp/|/work/)", text), "a stored output shows a machine path"
-    assert "Traceback" not in text
+    assert "Traceback (most recent call last)" not in text
     stderr = [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
     assert len(stderr) <= 2, f"{len(stderr)} stderr outputs: warning spam"
     assert "ran in full mode" in text, "the last cell states the full-mode wall time and machine"

@@ -30,3 +30,11 @@ def test_plot_loss_curves_labels_axes_and_baselines():
     with pytest.raises(ValueError, match="curves"):
         plotting.plot_loss_curves({})
     plt.close("all")
+
+
+def test_show_source_renders_a_python_block():
+    from utils.display import show_source
+    from utils.numpy_rnn import sigmoid
+
+    block = show_source(sigmoid).data
+    assert block.startswith("```python\ndef sigmoid(") and block.endswith("```")
