@@ -31,7 +31,7 @@ run: venv
 test: venv lint unit nbval
 
 lint: venv
-	$(PY) -m ruff check utils tests tools benchmarks
+	$(PY) -m ruff check $(wildcard utils tests tools benchmarks)
 
 unit: venv
 	RNN_FAST=1 $(PY) -m pytest tests

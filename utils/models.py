@@ -1,0 +1,145 @@
+"""Character language models that carry their vocabulary and can step one character at a time."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+
+from utils.data import Vocabulary
+
+CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
+
+
+@dataclass(frozen=True)
+class CharModelConfig:
+    """Hyperparameters of a ``CharLanguageModel``."""
+
+    embedding_dim: int = 64  # size of each character's learned vector
+    units: int = 512  # hidden units per recurrent layer
+    num_layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # dropout between layers (not recurrent dropout, which would lose cuDNN)
+    cell: str = "lstm"  # "lstm", "gru" or "rnn"
+
+    def __post_init__(self):
+        for name in ("embedding_dim", "units", "num_layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+
+
+@keras.saving.register_keras_serializable(package="rnn_course")
+class CharLanguageModel(keras.Model):
+    """Embedding -> recurrent layers -> Dense logits over the vocabulary.
+
+    The vocabulary is part of the model's config, so one ``.keras`` file holds weights and
+    vocabulary and loads with ``safe_mode=True`` (no Lambda layers, no pickled code).
+
+    Call it on ids ``(batch, time)`` to get logits ``(batch, time, vocab_size)``; pass
+    ``states=`` and ``return_state=True`` to continue from, and get back, the recurrent state.
+    The recurrent layers use Keras defaults that keep them eligible for the fused cuDNN kernel
+    on a GPU (tanh/sigmoid activations, ``recurrent_dropout=0``, ``unroll=False``, biases on).
+    """
+
+    def __init__(self, chars, embedding_dim: int = 64, units: int = 512, num_layers: int = 1,
+                 dropout: float = 0.0, cell: str = "lstm", **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary = Vocabulary(chars)
+        self.config = CharModelConfig(embedding_dim, units, num_layers, dropout, cell)
+        self.embedding = keras.layers.Embedding(self.vocabulary.size, embedding_dim, name="embedding")
+        layer_class = CELLS[cell]
+        self.recurrent_layers = [layer_class(units, return_sequences=True, return_state=True, name=f"{cell}_{i}")
+                                 for i in range(num_layers)]
+        self.dropouts = [keras.layers.Dropout(dropout) for _ in range(num_layers)]
+        self.head = keras.layers.Dense(self.vocabulary.size, name="logits")
+
+    @property
+    def state_sizes(self) -> list[int]:
+        """Number of state tensors per layer: 2 for an LSTM (h, c), 1 otherwise."""
+        return [2 if self.config.cell == "lstm" else 1] * self.config.num_layers
+
+    def call(self, ids, states=None, return_state: bool = False, training: bool = False):
+        """ids (batch, time) -> logits (batch, time, vocab); states: one list per layer."""
+        x = self.embedding(ids)  # (batch, time) -> (batch, time, embedding_dim)
+        new_states = []
+        for i, (layer, dropout) in enumerate(zip(self.recurrent_layers, self.dropouts, strict=True)):
+            x, *layer_states = layer(x, initial_state=None if states is None else states[i], training=training)
+            new_states.append(layer_states)
+            x = dropout(x, training=training)
+        logits = self.head(x)  # (batch, time, units) -> (batch, time, vocab)
+        return (logits, new_states) if return_state else logits
+
+    def step(self, ids, states):
+        """One character per stream, with the state carried explicitly: O(1) work per character.
+
+        Args:
+            ids: (batch,) int ids of the current characters.
+            states: one list of state tensors (batch, units) per layer.
+
+        Returns:
+            (logits (batch, vocab), new states).
+        """
+        x = self.embedding(ids)  # (batch,) -> (batch, embedding_dim)
+        new_states = []
+        for layer in self.recurrent_layers:
+            layer_states = states[len(new_states)]
+            x, layer_states = layer.cell(x, layer_states if len(layer_states) > 1 else layer_states[0])
+            layer_states = list(layer_states) if isinstance(layer_states, (list, tuple)) else [layer_states]
+            new_states.append(layer_states)
+        return self.head(x), new_states
+
+    def zero_states(self, batch_size: int):
+        """All-zero recurrent states for ``batch_size`` streams."""
+        return [[keras.ops.zeros((batch_size, self.config.units)) for _ in range(n)] for n in self.state_sizes]
+
+    def get_config(self):
+        return {**super().get_config(), "chars": list(self.vocabulary.chars), **asdict(self.config)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def build_char_model(vocabulary: Vocabulary, config: CharModelConfig | None = None,
+                     seq_len: int | None = None) -> CharLanguageModel:
+    """A built (weights created) ``CharLanguageModel`` for ``vocabulary``."""
+    config = config or CharModelConfig()
+    model = CharLanguageModel(vocabulary.chars, **asdict(config))
+    model(keras.ops.zeros((1, 1), dtype="int32"))  # creates every weight
+    return model
+
+
+def load_char_model(path: str | Path, vocabulary: Vocabulary | None = None) -> CharLanguageModel:
+    """Load a saved ``.keras`` character model with ``safe_mode=True``.
+
+    Args:
+        path: the ``.keras`` file.
+        vocabulary: if given, the model's vocabulary must equal it.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not a loadable model, or its vocabulary does not match.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model path={str(path)!r}: no such file")
+    if path.suffix != ".keras":
+        raise ValueError(f"model path={str(path)!r} must be a .keras file")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as err:  # zip, JSON or HDF5 errors: a truncated or corrupted file
+        raise ValueError(f"model path={str(path)!r} could not be loaded as a Keras model "
+                         f"(truncated or corrupted?): {type(err).__name__}: {err}") from None
+    if not isinstance(model, CharLanguageModel):
+        raise ValueError(f"model path={str(path)!r} holds a {type(model).__name__}, not a CharLanguageModel")
+    if vocabulary is not None and model.vocabulary != vocabulary:
+        missing = sorted(set(vocabulary.chars) - set(model.vocabulary.chars))
+        extra = sorted(set(model.vocabulary.chars) - set(vocabulary.chars))
+        raise ValueError(f"model path={str(path)!r} has a different vocabulary: {len(model.vocabulary.chars)} vs "
+                         f"{len(vocabulary.chars)} characters (missing {missing[:10]}, extra {extra[:10]})")
+    return model
