@@ -1,0 +1,58 @@
+"""Command-line sampler for a saved character model.
+
+    python -m utils.generate --model PATH --prompt TEXT --length N --temperature T \
+        [--top-k K | --top-p P] [--greedy] [--streams S] [--seed S]
+
+Prints the prompt followed by the generated text. Bad arguments exit with status 2 and a
+message naming the argument; the model file is only read, never changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m utils.generate", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="a .keras file saved from a CharLanguageModel")
+    parser.add_argument("--prompt", required=True, help="text to continue; its characters must be in the vocabulary")
+    parser.add_argument("--length", type=int, default=500, help="characters to generate (>= 0)")
+    parser.add_argument("--temperature", type=float, default=0.8, help="> 0; lower is more conservative")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--top-k", type=int, default=None, help="sample among the K most likely characters")
+    choice.add_argument("--top-p", type=float, default=None, help="nucleus sampling: smallest set with mass >= P")
+    parser.add_argument("--greedy", action="store_true", help="always take the most likely character")
+    parser.add_argument("--streams", type=int, default=1, help="independent samples to generate at once")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same text)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from utils.env import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from utils.generation import TextGenerator, check_sampling_args
+    from utils.models import load_char_model
+
+    try:
+        model = load_char_model(args.model)
+        check_sampling_args(model.vocabulary.size, length=args.length, temperature=args.temperature,
+                            top_k=args.top_k, top_p=args.top_p, num_streams=args.streams)
+        texts = TextGenerator(model).generate(
+            args.prompt, args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+            greedy=args.greedy, seed=args.seed, num_streams=args.streams)
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err).replace("top_k", "--top-k").replace("top_p", "--top-p")
+                     .replace("num_streams", "--streams").replace("model path=", "--model "))
+    for text in texts:
+        print(args.prompt + text)
+        if len(texts) > 1:
+            print("-" * 40)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Sampling text from a character model: greedy, temperature, top-k and top-p, fast.
+
+``TextGenerator`` reads the prompt once, then generates with the recurrent state carried
+explicitly (O(1) work per character) inside one compiled ``tf.function`` loop, for one or
+many streams at once. ``generate_by_refeeding`` is the keras-io recipe (re-feed a window
+through ``model.predict`` for every character, O(window) per character), kept only as the
+reference that notebook 02 and ``benchmarks/`` measure against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+NO_TOP_K = 0  # top_k value meaning "no top-k filtering"
+
+
+def check_sampling_args(vocab_size: int, *, length: int = 0, temperature: float = 1.0,
+                        top_k: int | None = None, top_p: float | None = None, num_streams: int = 1) -> None:
+    """Raise ValueError naming the argument and its allowed values if any is out of range.
+
+    Allowed: length >= 0; temperature > 0 (use ``greedy=True`` for argmax decoding);
+    top_k in [1, vocab_size - 1] (the out-of-vocabulary id is never sampled); top_p in (0, 1];
+    at most one of top_k and top_p; num_streams >= 1.
+    """
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise ValueError(f"length must be an int >= 0, got {length!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0 \
+            or not np.isfinite(temperature):
+        raise ValueError(f"temperature must be a finite number > 0 (use greedy=True for argmax), got {temperature!r}")
+    if top_k is not None and top_p is not None:
+        raise ValueError("pass at most one of top_k and top_p")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or not 1 <= top_k <= vocab_size - 1):
+        raise ValueError(f"top_k must be an int in [1, {vocab_size - 1}], got {top_k!r}")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+    if isinstance(num_streams, bool) or not isinstance(num_streams, (int, np.integer)) or num_streams < 1:
+        raise ValueError(f"num_streams must be an int >= 1, got {num_streams!r}")
+
+
+def filter_logits(logits, temperature, top_k=NO_TOP_K, top_p=1.0):
+    """Rescale logits by temperature and remove what top-k / top-p exclude (set to -inf).
+
+    Args:
+        logits: (batch, vocab) float tensor.
+        temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
+        top_k: keep the k most likely ids (0: keep all).
+        top_p: keep the smallest set of most likely ids whose probability reaches top_p (1.0: keep all).
+
+    Returns:
+        (batch, vocab) logits; id 0 (out-of-vocabulary) is always excluded.
+    """
+    logits = tf.cast(logits, tf.float32) / tf.cast(temperature, tf.float32)
+    vocab = tf.shape(logits)[-1]
+    minus_inf = tf.fill(tf.shape(logits), -np.inf)
+    logits = tf.where(tf.range(vocab)[None, :] == 0, minus_inf, logits)  # never emit [UNK]
+    k = tf.where(tf.cast(top_k, tf.int32) > 0, tf.cast(top_k, tf.int32), vocab)
+    kth_largest = tf.math.top_k(logits, k=k).values[:, -1:]
+    logits = tf.where(logits < kth_largest, minus_inf, logits)
+    sorted_logits = tf.sort(logits, direction="DESCENDING")
+    mass_before = tf.cumsum(tf.nn.softmax(sorted_logits), axis=-1, exclusive=True)
+    kept = tf.logical_or(mass_before < tf.cast(top_p, tf.float32), tf.range(vocab)[None, :] == 0)
+    cutoff = tf.reduce_min(tf.where(kept, sorted_logits, np.inf), axis=-1, keepdims=True)
+    return tf.where(tf.logical_and(logits < cutoff, tf.cast(top_p, tf.float32) < 1.0), minus_inf, logits)
+
+
+def next_char_probabilities(logits, temperature: float = 1.0, top_k: int | None = None,
+                            top_p: float | None = None) -> np.ndarray:
+    """The sampling distribution for one logits vector (vocab,), as NumPy probabilities."""
+    filtered = filter_logits(np.asarray(logits, dtype=np.float32)[None, :], temperature,
+                             top_k or NO_TOP_K, 1.0 if top_p is None else top_p)
+    return tf.nn.softmax(filtered)[0].numpy()
+
+
+class TextGenerator:
+    """Fast sampling from a ``CharLanguageModel`` (see the module docstring)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.vocabulary = model.vocabulary
+        self._loop = tf.function(self._sample_loop, reduce_retracing=True)
+
+    def _sample_loop(self, logits, states, length, seed, temperature, top_k, top_p, greedy):
+        ids = tf.TensorArray(tf.int32, size=length)
+        for i in tf.range(length):
+            filtered = filter_logits(logits, temperature, top_k, top_p)
+            if greedy:
+                next_ids = tf.argmax(filtered, axis=-1, output_type=tf.int32)
+            else:  # stateless: the same seed gives the same text
+                next_ids = tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, i]),
+                                                           dtype=tf.int32)[:, 0]
+            ids = ids.write(i, next_ids)
+            logits, states = self.model.step(next_ids, states)
+        return tf.transpose(ids.stack())  # (length, batch) -> (batch, length)
+
+    def encode_prompt(self, prompt: str) -> np.ndarray:
+        """Prompt -> ids, refusing an empty prompt or characters outside the vocabulary."""
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError(f"prompt must be a non-empty str, got {prompt!r}")
+        return self.vocabulary.encode(prompt, argument="prompt")
+
+    def generate(self, prompt: str, length: int, *, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, greedy: bool = False, seed: int = 0, num_streams: int = 1) -> list[str]:
+        """Continue ``prompt`` by ``length`` characters in each of ``num_streams`` independent streams.
+
+        Returns:
+            The ``num_streams`` continuations (without the prompt).
+
+        Raises:
+            ValueError: a bad prompt or sampling argument (see ``check_sampling_args``).
+        """
+        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k,
+                            top_p=top_p, num_streams=num_streams)
+        prompt_ids = np.tile(self.encode_prompt(prompt)[None, :], (num_streams, 1))
+        if length == 0:
+            return [""] * num_streams
+        logits, states = self.model(prompt_ids, return_state=True)  # read the prompt once
+        ids = self._loop(logits[:, -1], states, tf.constant(length), tf.constant(seed, tf.int32),
+                         tf.constant(temperature, tf.float32), tf.constant(top_k or NO_TOP_K, tf.int32),
+                         tf.constant(1.0 if top_p is None else top_p, tf.float32), greedy)
+        return [self.vocabulary.decode(row) for row in ids.numpy()]
+
+
+def generate_by_refeeding(model, prompt: str, length: int, *, window: int = 40, temperature: float = 1.0,
+                          seed: int = 0) -> str:
+    """The keras-io recipe: for every character, run ``model.predict`` on the last ``window`` characters.
+
+    Each character costs a full forward pass over the window (O(window)) plus ``predict``'s
+    per-call overhead. Kept as the reference the fast generator is measured against.
+    """
+    check_sampling_args(model.vocabulary.size, length=length, temperature=temperature)
+    rng = np.random.default_rng(seed)
+    ids = list(model.vocabulary.encode(prompt, argument="prompt"))
+    for _ in range(length):
+        logits = model.predict(np.array([ids[-window:]]), verbose=0)[0, -1]
+        probs = next_char_probabilities(logits, temperature)
+        ids.append(int(rng.choice(len(probs), p=probs / probs.sum())))
+    return model.vocabulary.decode(ids[len(ids) - length:]) if length else ""

@@ -1,0 +1,144 @@
+"""Training a character model with Keras's own machinery: ``fit``, callbacks, schedules.
+
+What is added here and why:
+- ``AtomicBestCheckpoint``: Keras's ``ModelCheckpoint`` writes the file in place, so a kill
+  during a save can leave a broken ``.keras`` file where the last good one was. This one
+  writes to a temporary file and renames it, so the previous good checkpoint survives.
+- ``EpochLog``: one compact line per epoch, in nats/char and bits/char.
+- ``SampleEachEpoch``: a short generated sample after each epoch, to watch the text improve.
+Everything else (``BackupAndRestore``, ``EarlyStopping``, ``TerminateOnNaN``, cosine decay,
+gradient clipping) is Keras's.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+
+from utils.data import nats_to_bits
+
+ARTIFACTS_ENV_VAR = "RNN_ARTIFACTS_DIR"
+
+
+def artifacts_dir(name: str) -> Path:
+    """A folder for one notebook's checkpoints and models: ``$RNN_ARTIFACTS_DIR/name`` or ``./artifacts/name``."""
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"name must be a plain folder name, got {name!r}")
+    folder = Path(os.environ.get(ARTIFACTS_ENV_VAR, "artifacts")) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def atomic_save(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Save ``model`` to ``path`` (.keras) through a temporary file and an atomic rename."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"path={str(path)!r} must end in .keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old file or the new one
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+class AtomicBestCheckpoint(keras.callbacks.Callback):
+    """Save the model whenever ``monitor`` improves, atomically (see module docstring)."""
+
+    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss"):
+        super().__init__()
+        self.path, self.monitor, self.best = Path(path), monitor, math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best = value
+            atomic_save(self.model, self.path)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Print one line per epoch: losses in nats/char and bits/char, learning rate, time."""
+
+    def __init__(self, total_epochs: int | None = None):
+        super().__init__()
+        self.total_epochs = total_epochs
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        parts = [f"epoch {epoch + 1}" + (f"/{self.total_epochs}" if self.total_epochs else "")]
+        for key in ("loss", "val_loss"):
+            if key in logs:
+                parts.append(f"{'train' if key == 'loss' else 'val'} {logs[key]:.3f} nats ({nats_to_bits(logs[key]):.3f} bits)")
+        learning_rate = self.model.optimizer.learning_rate
+        parts.append(f"lr {float(keras.ops.convert_to_numpy(learning_rate)):.2e}")
+        parts.append(f"{time.perf_counter() - self.started:.0f} s")
+        print("  ".join(parts), flush=True)
+
+
+class SampleEachEpoch(keras.callbacks.Callback):
+    """Print a short sample from the model after every ``every`` epochs."""
+
+    def __init__(self, prompt: str, length: int = 120, temperature: float = 0.8, every: int = 1, seed: int = 0):
+        super().__init__()
+        self.prompt, self.length, self.temperature, self.every, self.seed = prompt, length, temperature, every, seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from utils.generation import TextGenerator
+
+        text = TextGenerator(self.model).generate(self.prompt, self.length, temperature=self.temperature,
+                                                  seed=self.seed)[0]
+        print("    sample: " + repr(self.prompt + text)[1:-1][:200], flush=True)
+
+
+def compile_char_model(model: keras.Model, learning_rate: float, total_steps: int, *, warmup_steps: int = 0,
+                       clipnorm: float = 1.0, jit_compile: bool = True) -> keras.Model:
+    """Adam with warm-up + cosine decay and gradient clipping; cross-entropy on logits.
+
+    Args:
+        learning_rate: peak learning rate, > 0.
+        total_steps: optimiser steps of the whole run (the cosine reaches 10% of the peak there).
+        warmup_steps: linear warm-up steps from 0.
+        clipnorm: clip each gradient's norm (stops a rare exploding step from wrecking training).
+        jit_compile: compile the train step with XLA (about 1.7x faster on a CPU here).
+    """
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    if total_steps <= warmup_steps:
+        raise ValueError(f"total_steps={total_steps} must exceed warmup_steps={warmup_steps}")
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup_steps else learning_rate, decay_steps=total_steps - warmup_steps,
+        alpha=0.1, warmup_target=learning_rate if warmup_steps else None, warmup_steps=warmup_steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=clipnorm),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
+    return model
+
+
+def standard_callbacks(work_dir: str | os.PathLike, *, total_epochs: int, patience: int = 3,
+                       sample_prompt: str | None = None, sample_every: int = 1) -> list[keras.callbacks.Callback]:
+    """The course's callbacks: resume after interruption, keep the best model, stop early, log, sample.
+
+    Writes ``work_dir/backup`` (``BackupAndRestore``'s state, deleted when training finishes)
+    and ``work_dir/best.keras`` (the best model by validation loss).
+    """
+    work_dir = Path(work_dir)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(work_dir / "backup")),
+        keras.callbacks.TerminateOnNaN(),
+        AtomicBestCheckpoint(work_dir / "best.keras"),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        EpochLog(total_epochs),
+    ]
+    if sample_prompt:
+        callbacks.append(SampleEachEpoch(sample_prompt, every=sample_every))
+    return callbacks
