@@ -76,20 +76,19 @@ def next_char_probabilities(logits, temperature: float = 1.0, top_k: int | None 
 class TextGenerator:
     """Fast sampling from a ``CharLanguageModel`` (see the module docstring)."""
 
-    def __init__(self, model):
+    def __init__(self, model, jit_compile: bool = False):
         self.model = model
         self.vocabulary = model.vocabulary
-        self._loop = tf.function(self._sample_loop, reduce_retracing=True)
+        # jit_compile=False: XLA made this loop slower on a 2-core CPU (benchmarks/generation_speed.py).
+        self._loop = tf.function(self._sample_loop, reduce_retracing=True, jit_compile=jit_compile)
 
     def _sample_loop(self, logits, states, length, seed, temperature, top_k, top_p, greedy):
         ids = tf.TensorArray(tf.int32, size=length)
         for i in tf.range(length):
             filtered = filter_logits(logits, temperature, top_k, top_p)
-            if greedy:
-                next_ids = tf.argmax(filtered, axis=-1, output_type=tf.int32)
-            else:  # stateless: the same seed gives the same text
-                next_ids = tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, i]),
-                                                           dtype=tf.int32)[:, 0]
+            sampled = tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, i]),  # same seed, same text
+                                                      dtype=tf.int32)[:, 0]
+            next_ids = tf.where(greedy, tf.argmax(filtered, axis=-1, output_type=tf.int32), sampled)
             ids = ids.write(i, next_ids)
             logits, states = self.model.step(next_ids, states)
         return tf.transpose(ids.stack())  # (length, batch) -> (batch, length)
@@ -118,7 +117,7 @@ class TextGenerator:
         logits, states = self.model(prompt_ids, return_state=True)  # read the prompt once
         ids = self._loop(logits[:, -1], states, tf.constant(length), tf.constant(seed, tf.int32),
                          tf.constant(temperature, tf.float32), tf.constant(top_k or NO_TOP_K, tf.int32),
-                         tf.constant(1.0 if top_p is None else top_p, tf.float32), greedy)
+                         tf.constant(1.0 if top_p is None else top_p, tf.float32), tf.constant(bool(greedy)))
         return [self.vocabulary.decode(row) for row in ids.numpy()]
 
 

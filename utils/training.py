@@ -90,19 +90,22 @@ class SampleEachEpoch(keras.callbacks.Callback):
     def __init__(self, prompt: str, length: int = 120, temperature: float = 0.8, every: int = 1, seed: int = 0):
         super().__init__()
         self.prompt, self.length, self.temperature, self.every, self.seed = prompt, length, temperature, every, seed
+        self._generator = None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
         from utils.generation import TextGenerator
 
-        text = TextGenerator(self.model).generate(self.prompt, self.length, temperature=self.temperature,
+        if self._generator is None or self._generator.model is not self.model:
+            self._generator = TextGenerator(self.model)  # one compiled loop for the whole run
+        text = self._generator.generate(self.prompt, self.length, temperature=self.temperature,
                                                   seed=self.seed)[0]
         print("    sample: " + repr(self.prompt + text)[1:-1][:200], flush=True)
 
 
 def compile_char_model(model: keras.Model, learning_rate: float, total_steps: int, *, warmup_steps: int = 0,
-                       clipnorm: float = 1.0, jit_compile: bool = True) -> keras.Model:
+                       clipnorm: float = 1.0, jit_compile: bool = False) -> keras.Model:
     """Adam with warm-up + cosine decay and gradient clipping; cross-entropy on logits.
 
     Args:
@@ -110,7 +113,8 @@ def compile_char_model(model: keras.Model, learning_rate: float, total_steps: in
         total_steps: optimiser steps of the whole run (the cosine reaches 10% of the peak there).
         warmup_steps: linear warm-up steps from 0.
         clipnorm: clip each gradient's norm (stops a rare exploding step from wrecking training).
-        jit_compile: compile the train step with XLA (about 1.7x faster on a CPU here).
+        jit_compile: compile the train step with XLA; measure before choosing
+            (benchmarks/training_throughput.py): it depends on the model, batch and machine.
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
