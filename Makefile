@@ -12,7 +12,7 @@ endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED = 1
 
-.PHONY: venv run test unit nbval lint lab refresh clean
+.PHONY: venv run test unit nbval lint lab refresh clean test-latest
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,8 @@ unit: venv
 
 nbval: venv
 	@ls notebooks/*.ipynb >/dev/null 2>&1 || { echo "no notebooks found in notebooks/"; exit 1; }
-	RNN_FAST=1 $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 \
+	# A fresh, empty artifacts folder: no notebook can lean on files another one left behind.
+	RNN_FAST=1 RNN_ARTIFACTS_DIR=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
 ## make lab: open JupyterLab on notebooks/
@@ -50,6 +51,18 @@ refresh: venv
 	RNN_FAST=0 $(PY) tools/run_notebooks.py --out $(BUILD) --inplace
 	RNN_FAST=1 $(PY) tools/run_notebooks.py --out $(BUILD)/fast --record-time
 	$(PY) tools/syllabus.py --write
+
+## make test-latest: the whole suite against the newest releases allowed by requirements' lower bounds
+## (not part of CI: run it on a schedule to find an upgrade that breaks a notebook before a learner does)
+test-latest:
+	rm -rf .venv-latest && $(PYTHON) -m venv .venv-latest
+	sed -E 's/~=/>=/' requirements.txt > .venv-latest/requirements-latest.txt
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade -r .venv-latest/requirements-latest.txt
+	.venv-latest/bin/python -m pip install --quiet --no-deps -e .
+	touch .venv-latest/.installed
+	.venv-latest/bin/python -m pip list --format=freeze | grep -iE '^(tensorflow|keras|numpy|pandas|matplotlib|nbval)=='
+	$(MAKE) lint unit nbval PY=.venv-latest/bin/python VENV=.venv-latest
 
 clean:
 	rm -rf $(BUILD)

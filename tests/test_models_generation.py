@@ -274,3 +274,14 @@ def test_filter_logits_works_inside_tf_function():
     compiled = tf.function(generation.filter_logits)
     out = compiled(tf.constant([[0.0, 1.0, 2.0, 3.0]]), tf.constant(1.0), tf.constant(2), tf.constant(1.0))
     assert np.isinf(out.numpy()[0, :2]).all() and np.isfinite(out.numpy()[0, 2:]).all()
+
+
+def test_time_budget_stops_training(tmp_path):
+    model = models.build_char_model(VOCAB, models.CharModelConfig(embedding_dim=8, units=8))
+    training.compile_char_model(model, 1e-3, total_steps=1000)
+    dataset = data.window_dataset(VOCAB.encode(TEXT), 20, 4).repeat()
+    history = model.fit(dataset, steps_per_epoch=5, epochs=1000, verbose=0,
+                        callbacks=[training.TimeBudget(minutes=0.02)])
+    assert len(history.history["loss"]) < 1000  # stopped by the 1.2-second budget
+    with pytest.raises(ValueError, match="minutes must be > 0"):
+        training.TimeBudget(0)

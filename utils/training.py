@@ -104,6 +104,27 @@ class SampleEachEpoch(keras.callbacks.Callback):
         print("    sample: " + repr(self.prompt + text)[1:-1][:200], flush=True)
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once ``minutes`` of wall time have passed (checked after every batch).
+
+    For comparisons "at the same wall-clock budget": every model gets the same minutes.
+    """
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        if not minutes > 0:
+            raise ValueError(f"minutes must be > 0, got {minutes!r}")
+        self.seconds = minutes * 60.0
+        self.started: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.started >= self.seconds:
+            self.model.stop_training = True
+
+
 def compile_char_model(model: keras.Model, learning_rate: float, total_steps: int, *, warmup_steps: int = 0,
                        clipnorm: float = 1.0, jit_compile: bool = False) -> keras.Model:
     """Adam with warm-up + cosine decay and gradient clipping; cross-entropy on logits.

@@ -1,0 +1,73 @@
+import keras
+import numpy as np
+import pytest
+
+from utils import long_range
+
+
+def test_adding_problem_has_two_markers_one_per_half_and_the_right_sum():
+    inputs, targets = long_range.adding_problem(500, 20, np.random.default_rng(0))
+    assert inputs.shape == (500, 20, 2) and targets.shape == (500, 1) and inputs.dtype == np.float32
+    markers = inputs[:, :, 1]
+    assert np.all(markers.sum(axis=1) == 2)
+    assert np.all(markers[:, :10].sum(axis=1) == 1) and np.all(markers[:, 10:].sum(axis=1) == 1)
+    np.testing.assert_allclose(targets[:, 0], (inputs[:, :, 0] * markers).sum(axis=1), rtol=1e-6)
+
+
+def test_adding_problem_trivial_predictor_mse_is_one_sixth():
+    _, targets = long_range.adding_problem(200_000, 10, np.random.default_rng(1))
+    assert np.mean((targets - 1.0) ** 2) == pytest.approx(long_range.ADDING_BASELINE_MSE, rel=0.02)
+
+
+def test_recall_task_target_is_the_first_symbol():
+    inputs, targets = long_range.recall_task(100, 15, 8, np.random.default_rng(0))
+    assert inputs.shape == (100, 15) and np.array_equal(targets, inputs[:, 0])
+    assert inputs.min() >= 0 and inputs.max() < 8
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: long_range.adding_problem(0, 10, np.random.default_rng()), "num_sequences must be an int >= 1"),
+    (lambda: long_range.adding_problem(5, 1, np.random.default_rng()), "length must be an int >= 2"),
+    (lambda: long_range.recall_task(5, 10, 1, np.random.default_rng()), "num_symbols must be an int >= 2"),
+    (lambda: long_range.jacobian_product_norms(np.zeros((2, 3)), 5, np.random.default_rng()), "must be square"),
+    (lambda: long_range.hidden_state_gradient_norms(keras.layers.SimpleRNN(2), np.zeros((2, 3))), "inputs must be"),
+])
+def test_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_jacobian_norms_shrink_for_small_and_grow_for_large_linear_recurrence():
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    small = long_range.jacobian_product_norms(0.5 * q, 30, rng, input_scale=0.01)
+    large = long_range.jacobian_product_norms(1.5 * q, 30, rng, input_scale=0.0)  # h stays 0: tanh' = 1
+    assert small[0] == 1.0 and small[-1] < 1e-6
+    np.testing.assert_allclose(large, 1.5 ** np.arange(30), rtol=1e-6)
+
+
+def test_gradient_probe_matches_a_hand_computation_on_a_tiny_rnn():
+    rng = np.random.default_rng(0)
+    layer = keras.layers.SimpleRNN(3, dtype="float64")
+    x = rng.normal(size=(1, 4, 2))
+    layer.build(x.shape)
+    kernel, recurrent, bias = layer.get_weights()
+    norms = long_range.hidden_state_gradient_norms(layer, x)
+    h, states = np.zeros((1, 3)), []
+    for t in range(4):
+        h = np.tanh(x[:, t] @ kernel + h @ recurrent + bias)
+        states.append(h)
+    grad = np.ones((1, 3))  # dL/dh_T for L = sum(h_T)
+    expected = [np.linalg.norm(grad)]
+    for t in range(3, 0, -1):  # dL/dh_{t-1} = (dL/dh_t * (1 - h_t^2)) @ W_hh^T
+        grad = (grad * (1 - states[t] ** 2)) @ recurrent.T
+        expected.append(np.linalg.norm(grad))
+    np.testing.assert_allclose(norms, expected[::-1], rtol=1e-8)
+
+
+@pytest.mark.parametrize("layer_class", [keras.layers.LSTM, keras.layers.GRU])
+def test_gradient_probe_runs_for_gated_layers(layer_class):
+    layer = layer_class(4)
+    layer.build((2, 6, 3))
+    norms = long_range.hidden_state_gradient_norms(layer, np.random.default_rng(0).normal(size=(2, 6, 3)))
+    assert norms.shape == (6,) and np.all(np.isfinite(norms)) and norms[-1] > 0

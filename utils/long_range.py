@@ -1,0 +1,115 @@
+"""Long-range dependencies: tasks with known answers and probes of gradient flow through time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_positive(value, name: str, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def adding_problem(num_sequences: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The adding problem (Hochreiter & Schmidhuber 1997; this variant as in Le et al. 2015).
+
+    Each step carries two numbers: a value drawn from U[0, 1] and a marker. Exactly two markers
+    are 1, one in each half of the sequence; the target is the sum of the two marked values.
+    Predicting the mean (1.0) always gives MSE = Var(U1 + U2) = 2/12 ≈ 0.167, the bar a model
+    must clear to show it carries information across the sequence.
+
+    Returns:
+        inputs (num_sequences, length, 2) float32 and targets (num_sequences, 1) float32.
+    """
+    _check_positive(num_sequences, "num_sequences")
+    _check_positive(length, "length", minimum=2)
+    values = rng.uniform(0.0, 1.0, (num_sequences, length))
+    markers = np.zeros((num_sequences, length))
+    half = length // 2
+    rows = np.arange(num_sequences)
+    first, second = rng.integers(0, half, num_sequences), rng.integers(half, length, num_sequences)
+    markers[rows, first] = markers[rows, second] = 1.0
+    inputs = np.stack([values, markers], axis=-1).astype(np.float32)
+    targets = (values[rows, first] + values[rows, second])[:, None].astype(np.float32)
+    return inputs, targets
+
+
+ADDING_BASELINE_MSE = 2.0 / 12.0  # MSE of always predicting 1.0
+
+
+def recall_task(num_sequences: int, length: int, num_symbols: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Remember the first symbol: a random symbol, then ``length - 1`` random distractors;
+    the target is the first symbol. Chance accuracy is 1 / num_symbols.
+
+    Returns:
+        inputs (num_sequences, length) int32 symbol ids and targets (num_sequences,) int32.
+    """
+    _check_positive(num_sequences, "num_sequences")
+    _check_positive(length, "length", minimum=2)
+    _check_positive(num_symbols, "num_symbols", minimum=2)
+    inputs = rng.integers(0, num_symbols, (num_sequences, length)).astype(np.int32)
+    return inputs, inputs[:, 0].copy()
+
+
+def jacobian_product_norms(recurrent_kernel: np.ndarray, length: int, rng: np.random.Generator,
+                           input_scale: float = 1.0) -> np.ndarray:
+    """Spectral norms of ``∂h_T/∂h_t`` for a tanh RNN driven by random inputs, for every gap T - t.
+
+    The Jacobian is the product over the gap of ``diag(1 - h_k^2) W_hh`` (in Keras's row
+    layout, ``recurrent_kernel @ diag(1 - h_k^2)``, multiplied right to left).
+
+    Returns:
+        norms[g] = ||∂h_T / ∂h_{T-g}||_2 for g = 0..length-1 (norms[0] = 1).
+    """
+    units = recurrent_kernel.shape[0]
+    if recurrent_kernel.shape != (units, units):
+        raise ValueError(f"recurrent_kernel must be square, got shape {recurrent_kernel.shape}")
+    _check_positive(length, "length")
+    h = np.zeros(units)
+    states = []
+    for _ in range(length):
+        h = np.tanh(rng.normal(0.0, input_scale, units) + h @ recurrent_kernel)
+        states.append(h)
+    norms = [1.0]
+    jacobian = np.eye(units)  # ∂h_T/∂h_T
+    for k in range(length - 1, 0, -1):  # extend the product one step further into the past
+        jacobian = (recurrent_kernel * (1.0 - states[k] ** 2)[None, :]) @ jacobian
+        norms.append(float(np.linalg.norm(jacobian, 2)))
+    return np.array(norms)
+
+
+def hidden_state_gradient_norms(layer, inputs, direction=None) -> np.ndarray:
+    """``||∂L/∂h_t||`` for every step t of a Keras recurrent layer, with ``L = <h_T, direction>``.
+
+    Runs the layer's cell one step at a time under a ``tf.GradientTape`` so that every hidden
+    state is a tensor the tape can differentiate with respect to; the result is the total
+    derivative, through every later step (and, for an LSTM, through the cell state too).
+
+    Args:
+        layer: a built ``keras.layers.SimpleRNN``, ``LSTM`` or ``GRU``.
+        inputs: (batch, time, features) float array.
+        direction: (units,) vector defining L; defaults to all ones.
+
+    Returns:
+        (time,) mean over the batch of the gradient norm at each step.
+    """
+    import tensorflow as tf
+
+    inputs = tf.convert_to_tensor(inputs, dtype=layer.compute_dtype)
+    if len(inputs.shape) != 3:
+        raise ValueError(f"inputs must be (batch, time, features), got shape {tuple(inputs.shape)}")
+    batch, steps = inputs.shape[0], inputs.shape[1]
+    units = layer.cell.units
+    direction = tf.ones((units,), layer.compute_dtype) if direction is None else tf.cast(direction, layer.compute_dtype)
+    is_lstm = isinstance(layer.cell.state_size, (list, tuple)) and len(layer.cell.state_size) == 2
+    states = [tf.zeros((batch, units), layer.compute_dtype)] * (2 if is_lstm else 1)
+    hidden = []
+    with tf.GradientTape() as tape:
+        for t in range(steps):
+            output, states = layer.cell(inputs[:, t], states if is_lstm else states[0])
+            states = list(states) if isinstance(states, (list, tuple)) else [states]
+            hidden.append(output)
+        loss = tf.reduce_sum(hidden[-1] * direction)
+    grads = tape.gradient(loss, hidden)
+    return np.array([float(tf.reduce_mean(tf.norm(g, axis=-1))) for g in grads])
