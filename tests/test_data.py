@@ -343,3 +343,14 @@ def test_unit_conversions_round_trip():
     assert data.nats_to_bits(np.log(2)) == pytest.approx(1.0)
     assert data.bits_to_nats(data.nats_to_bits(1.47)) == pytest.approx(1.47)
     assert data.perplexity(np.log(65)) == pytest.approx(65)
+
+
+def test_encode_to_uint8_and_narrow_dtype_checks():
+    vocab = data.Vocabulary.from_text(TEXT)
+    assert np.array_equal(vocab.encode(TEXT, dtype=np.uint8), vocab.encode(TEXT))
+    assert vocab.encode(TEXT, dtype=np.uint8).dtype == np.uint8
+    big = data.Vocabulary([chr(0x100 + i) for i in range(300)])
+    with pytest.raises(ValueError, match="dtype=uint8 cannot hold ids up to 300"):
+        big.encode("x" * 0 + big.chars[0], dtype=np.uint8)
+    with pytest.raises(ValueError, match="dtype=float32 cannot hold"):
+        vocab.encode(TEXT, dtype=np.float32)

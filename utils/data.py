@@ -374,7 +374,7 @@ class Vocabulary:
         return sorted(set(text) - set(self.chars))
 
     def encode(self, text: str, *, argument: str = "text", chunk_chars: int = 1 << 20,
-               short_text: int = 4096) -> np.ndarray:
+               short_text: int = 4096, dtype=np.int32) -> np.ndarray:
         """Text -> int32 ids, refusing characters outside the vocabulary.
 
         Args:
@@ -382,6 +382,8 @@ class Vocabulary:
             argument: the caller's argument name, for error messages.
             chunk_chars: characters converted at a time, so memory stays O(len(text)).
             short_text: texts up to this length use the StringLookup layer directly.
+            dtype: integer dtype of the result; ``np.uint8`` stores a corpus of up to 255
+                characters in one byte per character (4x less memory than int32).
 
         Raises:
             ValueError: ``text`` is not a str, or has characters outside the vocabulary.
@@ -394,18 +396,21 @@ class Vocabulary:
         if unknown:
             shown = ", ".join(repr(c) for c in unknown[:10])
             raise ValueError(f"{argument} has {len(unknown)} character(s) outside the vocabulary: {shown}")
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "iu" or np.iinfo(dtype).max < self.size - 1:
+            raise ValueError(f"dtype={dtype} cannot hold ids up to {self.size - 1}; use an integer dtype at least that wide")
         if len(text) <= short_text:
             # Short texts (prompts) go through the StringLookup layer itself.
             if self._encoder is None:
                 self._encoder = self.lookup_layer()
-            return self._encoder(tf.strings.unicode_split(text, "UTF-8")).numpy().astype(np.int32)
+            return self._encoder(tf.strings.unicode_split(text, "UTF-8")).numpy().astype(dtype)
         # A corpus: StringLookup hashes one string tensor per character (about 5 s per
         # million characters on a laptop CPU), so map code points through a sorted table
         # instead: the same ids (a unit test checks), ~100x faster, 4 bytes per character.
         code_points = np.array([ord(c) for c in self.chars], dtype=np.uint32)
         order = np.argsort(code_points)  # chars need not be sorted; ids follow their order
         sorted_points = code_points[order]
-        out = np.empty(len(text), dtype=np.int32)
+        out = np.empty(len(text), dtype=dtype)
         for start in range(0, len(text), chunk_chars):
             chunk = np.frombuffer(text[start:start + chunk_chars].encode("utf-32-le"), dtype=np.uint32)
             out[start:start + len(chunk)] = order[np.searchsorted(sorted_points, chunk)] + 1  # id 0 is OOV
@@ -484,11 +489,16 @@ def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: b
     if batch_size > num_windows:
         raise ValueError(f"batch_size={batch_size} exceeds the {num_windows} windows of length "
                          f"{seq_len} that the text holds; use batch_size <= {num_windows}")
-    ids_tensor = tf.constant(ids, dtype=tf.int32)
+    # Keep the text in the narrowest dtype that holds its ids (one byte per character for any
+    # vocabulary under 256) and widen each batch to int32 only when it is cut.
+    narrow = np.uint8 if ids.min() >= 0 and ids.max() < 256 else np.int32
+    # A variable, not a constant: tf.data captures a variable by handle, whereas a captured
+    # constant is copied into the dataset's graph (measured: one more copy of the corpus).
+    ids_tensor = tf.Variable(ids.astype(narrow, copy=False), trainable=False)
     offsets = tf.range(seq_len + 1, dtype=tf.int64)
 
     def cut(starts):  # (batch,) -> (batch, seq_len), (batch, seq_len)
-        window = tf.gather(ids_tensor, starts[:, None] * stride + offsets[None, :])
+        window = tf.cast(tf.gather(ids_tensor, starts[:, None] * stride + offsets[None, :]), tf.int32)
         return window[:, :-1], window[:, 1:]
 
     dataset = tf.data.Dataset.range(num_windows)
