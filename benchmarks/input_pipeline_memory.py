@@ -33,7 +33,7 @@ CASE = textwrap.dedent("""
     vocab = data.Vocabulary.from_text(text)
     before = peak_mb()
     if {method!r} == "tf.data windows (this course)":
-        ids = vocab.encode(text, dtype=np.uint8)  # one byte per character
+        ids = vocab.encode_to_variable(text)  # one byte per character, straight into TensorFlow
         dataset = data.window_dataset(ids, seq_len=100, batch_size=128)
         for step, (x, y) in enumerate(dataset):
             if step == 20:

@@ -354,3 +354,21 @@ def test_encode_to_uint8_and_narrow_dtype_checks():
         big.encode("x" * 0 + big.chars[0], dtype=np.uint8)
     with pytest.raises(ValueError, match="dtype=float32 cannot hold"):
         vocab.encode(TEXT, dtype=np.float32)
+
+
+def test_encode_to_variable_feeds_window_dataset_like_the_array():
+    vocab = data.Vocabulary.from_text(TEXT)
+    store = vocab.encode_to_variable(TEXT, chunk_chars=100)
+    assert store.dtype.name == "uint8" and np.array_equal(store.numpy(), vocab.encode(TEXT))
+    from_variable = [x.numpy() for x, _ in data.window_dataset(store, 10, 4, shuffle=False)]
+    from_array = [x.numpy() for x, _ in data.window_dataset(vocab.encode(TEXT), 10, 4, shuffle=False)]
+    assert all(np.array_equal(a, b) for a, b in zip(from_variable, from_array, strict=True))
+    with pytest.raises(ValueError, match="text has 1 character"):
+        vocab.encode_to_variable(TEXT + "~")
+
+
+def test_shuffle_order_changes_between_epochs():
+    dataset = data.window_dataset(np.arange(2001, dtype=np.int32), 10, 8, seed=0)  # 200 windows, 25 batches
+    first_epoch = [x.numpy()[:, 0].tolist() for x, _ in dataset]
+    second_epoch = [x.numpy()[:, 0].tolist() for x, _ in dataset]
+    assert first_epoch != second_epoch and sorted(sum(first_epoch, [])) == sorted(sum(second_epoch, []))

@@ -416,6 +416,28 @@ class Vocabulary:
             out[start:start + len(chunk)] = order[np.searchsorted(sorted_points, chunk)] + 1  # id 0 is OOV
         return out
 
+    def encode_to_variable(self, text: str, *, argument: str = "text", chunk_chars: int = 1 << 22):
+        """Text -> a non-trainable ``tf.Variable`` of uint8 ids, filled chunk by chunk.
+
+        For corpora far larger than memory allows twice over: the only full-size buffer is the
+        variable itself (one byte per character), which ``window_dataset`` accepts directly.
+
+        Raises:
+            ValueError: as ``encode``; or the vocabulary has more than 255 characters.
+        """
+        import tensorflow as tf
+
+        if self.size > 256:
+            raise ValueError(f"encode_to_variable stores uint8 ids: the vocabulary has {self.size} ids (max 256)")
+        unknown = self.unknown_chars(text) if isinstance(text, str) else None
+        if unknown is None or unknown:
+            self.encode(text[:0] if unknown is None else text, argument=argument)  # raises the usual error
+        store = tf.Variable(tf.zeros([len(text)], tf.uint8), trainable=False)
+        for start in range(0, len(text), chunk_chars):
+            chunk = self.encode(text[start:start + chunk_chars], argument=argument, short_text=0, dtype=np.uint8)
+            store[start:start + len(chunk)].assign(chunk)
+        return store
+
     def decode(self, ids) -> str:
         """Ids (any int array-like, 1-D) -> text; id 0 decodes to ``[UNK]``.
 
@@ -476,7 +498,12 @@ def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: b
     """
     import tensorflow as tf
 
-    ids = np.asarray(ids)
+    if isinstance(ids, tf.Variable):  # already encoded into TensorFlow (Vocabulary.encode_to_variable)
+        ids_tensor = ids
+        ids = np.empty(ids.shape[0], dtype=ids.dtype.as_numpy_dtype)  # uninitialised: only its length is used
+    else:
+        ids_tensor = None
+        ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"ids must be a 1-D integer array, got shape {ids.shape} dtype {ids.dtype}")
     _check_positive_int(seq_len, "seq_len")
@@ -491,19 +518,24 @@ def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: b
                          f"{seq_len} that the text holds; use batch_size <= {num_windows}")
     # Keep the text in the narrowest dtype that holds its ids (one byte per character for any
     # vocabulary under 256) and widen each batch to int32 only when it is cut.
-    narrow = np.uint8 if ids.min() >= 0 and ids.max() < 256 else np.int32
-    # A variable, not a constant: tf.data captures a variable by handle, whereas a captured
-    # constant is copied into the dataset's graph (measured: one more copy of the corpus).
-    ids_tensor = tf.Variable(ids.astype(narrow, copy=False), trainable=False)
+    if ids_tensor is None:
+        narrow = np.uint8 if ids.min() >= 0 and ids.max() < 256 else np.int32
+        # A variable, not a constant: tf.data captures a variable by handle, a constant by copy.
+        ids_tensor = tf.Variable(ids.astype(narrow, copy=False), trainable=False)
     offsets = tf.range(seq_len + 1, dtype=tf.int64)
 
     def cut(starts):  # (batch,) -> (batch, seq_len), (batch, seq_len)
         window = tf.cast(tf.gather(ids_tensor, starts[:, None] * stride + offsets[None, :]), tf.int32)
         return window[:, :-1], window[:, 1:]
 
-    dataset = tf.data.Dataset.range(num_windows)
     if shuffle:
-        dataset = dataset.shuffle(num_windows, seed=seed, reshuffle_each_iteration=True)
+        # One permutation tensor per epoch (8 bytes per window), streamed: a shuffle buffer would
+        # hold every start index as a separate element at ~100 bytes each. A new seed each epoch.
+        epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+        dataset = epoch_seeds.map(lambda s: tf.random.experimental.stateless_shuffle(
+            tf.range(num_windows, dtype=tf.int64), seed=tf.stack([s, tf.constant(seed, tf.int64)]))).unbatch()
+    else:
+        dataset = tf.data.Dataset.range(num_windows)
     return dataset.batch(batch_size, drop_remainder=True).map(cut).prefetch(tf.data.AUTOTUNE)
 
 
