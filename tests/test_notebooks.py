@@ -55,3 +55,25 @@ def test_committed_outputs_are_a_clean_full_run(path):
 
 def test_readme_syllabus_matches_the_notebooks():
     assert syllabus.readme_table() == syllabus.table(), "run `python tools/syllabus.py --write`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_displayed_source_matches_the_code(path):
+    """A notebook that shows a utils function must show the code that is in utils now."""
+    import importlib
+    import inspect
+
+    notebook = nbformat.read(path, as_version=4)
+    shown = 0
+    for cell in notebook.cells:
+        match = re.search(r"show_source\(([\w.]+)\)", cell.source) if cell.cell_type == "code" else None
+        if not match:
+            continue
+        module_name, *attributes = match.group(1).split(".")
+        obj = importlib.import_module(f"utils.{module_name}")
+        for attribute in attributes:
+            obj = getattr(obj, attribute)
+        displayed = "".join(o.get("data", {}).get("text/markdown", "") for o in cell.outputs)
+        assert inspect.getsource(obj).rstrip() in displayed, f"{match.group(1)}: re-run the notebook (make refresh)"
+        shown += 1
+    assert shown or "show_source" not in "".join(c.source for c in notebook.cells)

@@ -429,9 +429,8 @@ class Vocabulary:
 
         if self.size > 256:
             raise ValueError(f"encode_to_variable stores uint8 ids: the vocabulary has {self.size} ids (max 256)")
-        unknown = self.unknown_chars(text) if isinstance(text, str) else None
-        if unknown is None or unknown:
-            self.encode(text[:0] if unknown is None else text, argument=argument)  # raises the usual error
+        if not isinstance(text, str) or self.unknown_chars(text):
+            self.encode(text, argument=argument)  # raises the usual error, naming the argument
         store = tf.Variable(tf.zeros([len(text)], tf.uint8), trainable=False)
         for start in range(0, len(text), chunk_chars):
             chunk = self.encode(text[start:start + chunk_chars], argument=argument, short_text=0, dtype=np.uint8)
