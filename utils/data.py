@@ -264,11 +264,11 @@ def load_corpus(path: str | os.PathLike | None = None, name: str = TINY_SHAKESPE
                          "(or pass path= to use any UTF-8 text file)")
     spec = KNOWN_CORPORA[name]
 
-    data_dir_from_env = data_dir is None and os.environ.get(DATA_DIR_ENV_VAR)
-    data_dir = data_dir if data_dir is not None else (os.environ.get(DATA_DIR_ENV_VAR) or None)
+    argument = "data_dir"  # named in errors: the argument, or the variable it came from
+    if data_dir is None and os.environ.get(DATA_DIR_ENV_VAR):
+        data_dir, argument = os.environ[DATA_DIR_ENV_VAR], DATA_DIR_ENV_VAR
     if data_dir is not None:
         folder = Path(data_dir)
-        argument = DATA_DIR_ENV_VAR if data_dir_from_env else "data_dir"
         if not folder.is_dir():
             raise FileNotFoundError(f"{argument}={str(folder)!r} is not a folder")
         candidate = folder / spec.filename
