@@ -12,7 +12,10 @@ endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED = 1
 
-.PHONY: venv run test unit nbval lint lab refresh clean test-latest
+# apt-get needs root; elsewhere (a laptop) the site test asks sudo for it.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: venv run test unit nbval lint lab refresh clean test-latest site site-test student
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,20 +30,38 @@ venv: $(VENV)/.installed
 run: venv
 	RNN_FAST=$(FAST) $(PY) tools/run_notebooks.py --out $(BUILD)
 
-## make test: ruff, unit tests and nbval on every notebook, all in fast mode
-test: venv lint unit nbval
+## make test: ruff, unit tests and nbval on every notebook (fast mode), then the site in a real browser
+test: venv lint unit nbval site-test
 
 lint: venv
 	$(PY) -m ruff check $(wildcard utils tests tools benchmarks)
 
 unit: venv
-	RNN_FAST=1 $(PY) -m pytest tests
+	RNN_FAST=1 $(PY) -m pytest tests --ignore=tests/site
 
 nbval: venv
 	@ls notebooks/*.ipynb >/dev/null 2>&1 || { echo "no notebooks found in notebooks/"; exit 1; }
 	# A fresh, empty artifacts folder: no notebook can lean on files another one left behind.
 	RNN_FAST=1 RNN_ARTIFACTS_DIR=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
+
+## make site: the course website from the committed (full-mode) notebooks -> build/site/index.html, works offline
+site: venv
+	$(PY) tools/build_site.py --out $(BUILD)/site
+
+## make site-test: build the site and walk it in headless Chromium (installs Debian's chromium and
+## chromium-driver when they are missing); screenshots in build/screenshots/
+site-test: venv
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing chromium and chromium-driver (Debian packages) for the browser test"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
+	$(PY) -m pytest -p no:cacheprovider tests/site
+
+## make student: exercises without solutions (and without outputs) for students -> build/student/
+student: venv
+	$(PY) tools/export_student.py --out $(BUILD)/student
 
 ## make lab: open JupyterLab on notebooks/
 lab: venv

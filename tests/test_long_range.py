@@ -71,3 +71,65 @@ def test_gradient_probe_runs_for_gated_layers(layer_class):
     layer.build((2, 6, 3))
     norms = long_range.hidden_state_gradient_norms(layer, np.random.default_rng(0).normal(size=(2, 6, 3)))
     assert norms.shape == (6,) and np.all(np.isfinite(norms)) and norms[-1] > 0
+
+
+@pytest.mark.parametrize("kind, layer_class, activation", [
+    ("SimpleRNN", keras.layers.SimpleRNN, "tanh"), ("IRNN", keras.layers.SimpleRNN, "relu"),
+    ("LSTM", keras.layers.LSTM, "tanh"), ("GRU", keras.layers.GRU, "tanh")])
+def test_recurrent_layer_kinds(kind, layer_class, activation):
+    layer = long_range.recurrent_layer(kind, 4)
+    assert isinstance(layer, layer_class) and layer.cell.activation.__name__ == activation
+    layer.build((2, 3, 5))
+    if kind == "IRNN":  # Le et al. (2015): identity recurrent weights
+        np.testing.assert_array_equal(layer.cell.recurrent_kernel.numpy(), np.eye(4))
+
+
+def test_lstm_forget_bias_flag_sets_the_forget_gate_bias():
+    for flag, expected in [(True, 1.0), (False, 0.0)]:
+        layer = long_range.recurrent_layer("LSTM", 3, unit_forget_bias=flag)
+        layer.build((1, 2, 2))
+        bias = layer.cell.bias.numpy()
+        np.testing.assert_array_equal(bias[3:6], expected)  # Keras gate order i, f, c, o
+        np.testing.assert_array_equal(bias[:3], 0.0)
+
+
+def test_task_models_have_the_right_inputs_and_outputs():
+    adding = long_range.build_task_model("adding", "GRU", 4, 1e-2)
+    assert adding(np.zeros((2, 7, 2), "float32")).shape == (2, 1)
+    recall = long_range.build_task_model("recall", "LSTM", 4, 1e-2, num_symbols=5)
+    assert recall(np.zeros((2, 7), "int32")).shape == (2, 5)
+    scores = recall.evaluate(np.zeros((4, 7), "int32"), np.zeros(4, "int32"), verbose=0)
+    assert len(scores) == 2 and 0.0 <= scores[1] <= 1.0  # loss and accuracy
+
+
+def test_train_with_checks_learns_a_short_adding_problem_and_reports_its_checks():
+    rng = np.random.default_rng(0)
+    keras.utils.set_random_seed(0)
+    model = long_range.build_task_model("adding", "LSTM", 16, 1e-2)
+    result = long_range.train_with_checks(
+        model, long_range.adding_problem(2000, 4, rng), long_range.adding_problem(200, 4, rng),
+        steps=300, eval_every=100, batch_size=32, seed=0, is_solved=lambda scores: scores[0] < 0.05)
+    assert len(result["curve"]) == 3 and result["finite"]
+    assert result["curve"][-1] < long_range.ADDING_BASELINE_MSE / 2  # length 4 is easy: it must learn
+    assert result["solved"] == (result["final"] < 0.05)
+    assert result["steps_to_solve"] is None or result["steps_to_solve"] % 100 == 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: long_range.recurrent_layer("Elman", 4), r"kind must be one of \('SimpleRNN', 'IRNN', 'LSTM', 'GRU'\)"),
+    (lambda: long_range.recurrent_layer("LSTM", 0), "units must be an int >= 1"),
+    (lambda: long_range.build_task_model("copy", "LSTM", 4, 1e-2), r"task must be one of \('adding', 'recall'\)"),
+    (lambda: long_range.build_task_model("adding", "LSTM", 4, 0.0), "learning_rate must be > 0"),
+    (lambda: long_range.build_task_model("recall", "LSTM", 4, 1e-2, num_symbols=1), "num_symbols must be an int >= 2"),
+])
+def test_bad_model_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_train_with_checks_rejects_a_budget_shorter_than_one_check():
+    model = long_range.build_task_model("adding", "SimpleRNN", 2, 1e-2)
+    data = long_range.adding_problem(10, 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="steps must be an int >= eval_every"):
+        long_range.train_with_checks(model, data, data, steps=5, eval_every=10, batch_size=2, seed=0,
+                                     is_solved=lambda s: False)

@@ -113,3 +113,94 @@ def hidden_state_gradient_norms(layer, inputs, direction=None) -> np.ndarray:
         loss = tf.reduce_sum(hidden[-1] * direction)
     grads = tape.gradient(loss, hidden)
     return np.array([float(tf.reduce_mean(tf.norm(g, axis=-1))) for g in grads])
+
+
+RECURRENT_KINDS = ("SimpleRNN", "IRNN", "LSTM", "GRU")
+TASKS = ("adding", "recall")
+
+
+def recurrent_layer(kind: str, units: int, *, unit_forget_bias: bool = True, name: str = "recurrent"):
+    """One Keras recurrent layer of the given kind, with each kind's standard initialisation.
+
+    ``"IRNN"`` is the ReLU RNN with identity recurrent weights and small input weights of
+    Le, Jaitly & Hinton (2015); the others are Keras's layers with their defaults
+    (orthogonal recurrent weights; for the LSTM, ``unit_forget_bias``).
+    """
+    import keras
+
+    if kind not in RECURRENT_KINDS:
+        raise ValueError(f"kind must be one of {RECURRENT_KINDS}, got {kind!r}")
+    _check_positive(units, "units")
+    if kind == "SimpleRNN":
+        return keras.layers.SimpleRNN(units, name=name)
+    if kind == "IRNN":
+        return keras.layers.SimpleRNN(units, activation="relu", name=name,
+                                      recurrent_initializer=keras.initializers.Identity(),
+                                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.001))
+    if kind == "LSTM":
+        return keras.layers.LSTM(units, unit_forget_bias=unit_forget_bias, name=name)
+    return keras.layers.GRU(units, name=name)
+
+
+def build_task_model(task: str, kind: str, units: int, learning_rate: float, *, num_symbols: int = 8,
+                     unit_forget_bias: bool = True, global_clipnorm: float | None = 1.0):
+    """A compiled model for a long-range task: one recurrent layer and a linear read-out of its last state.
+
+    ``"adding"``: (batch, time, 2) -> (batch, 1), mean squared error.
+    ``"recall"``: (batch, time) symbol ids, one-hot encoded by a frozen identity embedding,
+    -> (batch, num_symbols) logits, cross-entropy and accuracy.
+    """
+    import keras
+
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+    optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=global_clipnorm)
+    layer = recurrent_layer(kind, units, unit_forget_bias=unit_forget_bias)
+    if task == "adding":
+        inputs = keras.Input((None, 2))
+        model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)), name=f"{kind}_adding")
+        model.compile(optimizer=optimizer, loss="mse")
+        return model
+    _check_positive(num_symbols, "num_symbols", minimum=2)
+    inputs = keras.Input((None,), dtype="int32")
+    one_hot = keras.layers.Embedding(num_symbols, num_symbols, embeddings_initializer="identity",
+                                     trainable=False)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(num_symbols)(layer(one_hot)), name=f"{kind}_recall")
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def train_with_checks(model, train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray], *,
+                      steps: int, eval_every: int, batch_size: int, seed: int, is_solved) -> dict:
+    """Train for ``steps`` batches, evaluating on ``validation`` every ``eval_every`` steps.
+
+    Args:
+        is_solved: maps the list of validation scores (loss first, then metrics) to a bool.
+
+    Returns:
+        ``curve`` (the last validation score at each check: accuracy for a model with a metric,
+        else the loss), ``final``, ``solved`` (at the end), ``steps_to_solve`` (first check at
+        which it was solved, or None) and ``finite`` (every recorded loss finite).
+    """
+    import tensorflow as tf
+
+    _check_positive(eval_every, "eval_every")
+    _check_positive(batch_size, "batch_size")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < eval_every:
+        raise ValueError(f"steps must be an int >= eval_every ({eval_every}), got {steps!r}")
+    inputs, targets = train
+    dataset = (tf.data.Dataset.from_tensor_slices((inputs, targets))
+               .shuffle(len(inputs), seed=seed).repeat().batch(batch_size))
+    curve, losses, steps_to_solve, scores = [], [], None, []
+    for check in range(1, steps // eval_every + 1):
+        model.fit(dataset, steps_per_epoch=eval_every, epochs=1, verbose=0, shuffle=False)  # shuffled above
+        scores = [float(s) for s in np.atleast_1d(model.evaluate(*validation, verbose=0))]
+        losses.append(scores[0])
+        curve.append(scores[-1])
+        if steps_to_solve is None and is_solved(scores):
+            steps_to_solve = check * eval_every
+    return {"curve": curve, "final": curve[-1], "solved": bool(is_solved(scores)),
+            "steps_to_solve": steps_to_solve, "finite": bool(np.all(np.isfinite(losses)))}
