@@ -1,0 +1,93 @@
+import keras
+import numpy as np
+import pytest
+
+from utils import attention
+
+
+def test_causal_mask_is_lower_triangular():
+    mask = attention.causal_mask(4)
+    assert mask.dtype == bool and mask.shape == (4, 4)
+    assert np.array_equal(mask, np.tril(np.ones((4, 4), bool)))
+
+
+def test_numpy_attention_weights_are_a_distribution_and_match_keras_ops():
+    rng = np.random.default_rng(0)
+    q, k, v = rng.normal(size=(2, 5, 8)), rng.normal(size=(2, 7, 8)), rng.normal(size=(2, 7, 3))
+    out, weights = attention.scaled_dot_product_attention_numpy(q, k, v)
+    assert out.shape == (2, 5, 3) and weights.shape == (2, 5, 7)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-12)
+    out_ops, weights_ops = attention.scaled_dot_product_attention(*(x.astype("float32") for x in (q, k, v)))
+    np.testing.assert_allclose(np.asarray(out_ops), out, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(weights_ops), weights, atol=1e-6)
+
+
+def test_one_key_gives_its_value_exactly():
+    v = np.array([[[1.0, 2.0]]])
+    out, weights = attention.scaled_dot_product_attention_numpy(np.ones((1, 3, 4)), np.ones((1, 1, 4)), v)
+    np.testing.assert_array_equal(weights, 1.0)
+    np.testing.assert_array_equal(out, np.repeat(v, 3, axis=1))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_recomputed_multi_head_attention_matches_keras_within_1e_5(causal):
+    rng = np.random.default_rng(1)
+    keras.utils.set_random_seed(1)
+    layer = keras.layers.MultiHeadAttention(num_heads=4, key_dim=8)
+    x = rng.normal(size=(3, 6, 16)).astype("float32")
+    expected = np.asarray(layer(x, x, use_causal_mask=causal))
+    mask = attention.causal_mask(6) if causal else None
+    np.testing.assert_allclose(attention.multi_head_attention_numpy(layer, x.astype("float64"), x.astype("float64"), mask),
+                               expected, atol=1e-5)
+
+
+def test_causal_mask_really_blocks_the_future():
+    rng = np.random.default_rng(2)
+    q = k = v = rng.normal(size=(1, 6, 4))
+    changed = v.copy()
+    changed[:, 4:] += 100.0  # change only the last two positions
+    mask = attention.causal_mask(6)
+    before, _ = attention.scaled_dot_product_attention_numpy(q, k, v, mask)
+    after, _ = attention.scaled_dot_product_attention_numpy(q, np.concatenate([k[:, :4], changed[:, 4:]], 1), changed, mask)
+    np.testing.assert_array_equal(before[:, :4], after[:, :4])
+    assert not np.allclose(before[:, 4:], after[:, 4:])
+
+
+def test_transformer_block_is_causal_and_keeps_shape():
+    keras.utils.set_random_seed(3)
+    block = attention.TransformerBlock(dim=16, num_heads=2, ffn_dim=32)
+    x = np.random.default_rng(3).normal(size=(2, 8, 16)).astype("float32")
+    y = np.asarray(block(x))
+    x2 = x.copy()
+    x2[:, 5:] = 0.0
+    y2 = np.asarray(block(x2))
+    assert y.shape == x.shape
+    np.testing.assert_allclose(y[:, :5], y2[:, :5], atol=1e-6)  # positions 0..4 never saw 5..7
+    assert not np.allclose(y[:, 5:], y2[:, 5:])
+
+
+def test_transformer_model_saves_and_loads_safely(tmp_path):
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((None,), dtype="int32")
+    h = attention.PositionalEmbedding(10, 16, 8)(inputs)
+    h = attention.TransformerBlock(8, 2, 16)(h)
+    model = keras.Model(inputs, keras.layers.Dense(10)(h))
+    ids = np.array([[1, 2, 3, 4]])
+    path = tmp_path / "transformer.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(ids)), np.asarray(model(ids)), atol=1e-6)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: attention.causal_mask(0), "length must be an int >= 1"),
+    (lambda: attention.scaled_dot_product_attention_numpy(np.ones((2, 3)), np.ones((2, 4)), np.ones((2, 1))),
+     "query and key must have the same last dimension"),
+    (lambda: attention.scaled_dot_product_attention_numpy(np.ones((2, 3)), np.ones((2, 3)), np.ones((5, 1))),
+     "key and value must have the same length"),
+    (lambda: attention.scaled_dot_product_attention_numpy(np.ones(3), np.ones(3), np.ones(3)), "same rank >= 2"),
+    (lambda: attention.TransformerBlock(10, 3, 20), "dim=10 must be divisible by num_heads=3"),
+])
+def test_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
