@@ -91,3 +91,65 @@ def test_transformer_model_saves_and_loads_safely(tmp_path):
 def test_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# The Transformer language model and its generator (utils.models, utils.generation).
+from utils import data, generation, models  # noqa: E402
+
+TEXT = "to be or not to be, that is the question. "
+
+
+def _tiny_transformer(context=8):
+    keras.utils.set_random_seed(5)
+    return models.build_transformer_model(data.Vocabulary.from_text(TEXT), context=context, dim=16, num_heads=2,
+                                          num_layers=2)
+
+
+def test_transformer_language_model_is_causal():
+    model = _tiny_transformer()
+    ids = model.vocabulary.encode("to be or")[None, :]
+    changed = ids.copy()
+    changed[0, 5:] = model.vocabulary.encode("the")
+    a, b = np.asarray(model(ids)), np.asarray(model(changed))
+    np.testing.assert_allclose(a[0, :5], b[0, :5], atol=1e-6)
+
+
+def test_transformer_saves_and_loads_with_its_vocabulary(tmp_path):
+    model = _tiny_transformer()
+    path = tmp_path / "t.keras"
+    model.save(path)
+    loaded = models.load_char_model(path, model.vocabulary)
+    assert isinstance(loaded, models.TransformerLanguageModel) and loaded.context == 8
+    ids = model.vocabulary.encode("to be")[None, :]
+    np.testing.assert_allclose(np.asarray(loaded(ids)), np.asarray(model(ids)), atol=1e-6)
+    with pytest.raises(ValueError, match="different vocabulary"):
+        models.load_char_model(path, data.Vocabulary.from_text(TEXT + "Z"))
+
+
+def test_transformer_refuses_more_positions_than_its_context():
+    model = _tiny_transformer(context=4)
+    with pytest.raises(ValueError, match="context=4"):
+        model(np.zeros((1, 5), "int32"))
+
+
+def test_windowed_generator_matches_naive_greedy_decoding_past_the_context():
+    model = _tiny_transformer(context=6)
+    prompt, length = "to be or", 10  # prompt longer than the context, generation slides the window
+    fast = generation.WindowedTextGenerator(model).generate(prompt, length, greedy=True)[0]
+    ids = list(model.vocabulary.encode(prompt))
+    for _ in range(length):
+        logits = np.array(model(np.array([ids[-6:]])))[0, -1]
+        logits[0] = -np.inf  # the generator never emits the out-of-vocabulary id
+        ids.append(int(logits.argmax()))
+    assert fast == model.vocabulary.decode(ids[-length:])
+
+
+def test_windowed_generator_is_reproducible_and_checks_its_arguments():
+    generator = generation.WindowedTextGenerator(_tiny_transformer())
+    first = generator.generate("to", 12, temperature=0.8, seed=3, num_streams=2)
+    assert first == generator.generate("to", 12, temperature=0.8, seed=3, num_streams=2)
+    assert len(first) == 2 and all(len(s) == 12 for s in first)
+    with pytest.raises(ValueError, match="temperature must be"):
+        generator.generate("to", 5, temperature=0)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        generator.generate("Z", 5)

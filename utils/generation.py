@@ -121,6 +121,46 @@ class TextGenerator:
         return [self.vocabulary.decode(row) for row in ids.numpy()]
 
 
+class WindowedTextGenerator(TextGenerator):
+    """Sampling from a ``TransformerLanguageModel``: no state to carry, so every character re-reads
+    the last ``model.context`` characters (a full forward pass per character, O(context) attention
+    work for the new position plus recomputing every earlier one; a key/value cache would keep the
+    earlier positions' keys and values instead). One compiled loop, as for ``TextGenerator``.
+    """
+
+    def _sample_loop(self, window, filled, length, seed, temperature, top_k, top_p, greedy):
+        context = tf.shape(window)[1]
+        positions = tf.range(context)[None, :]
+        ids = tf.TensorArray(tf.int32, size=length)
+        for i in tf.range(length):
+            logits = self.model(window)[:, filled - 1]  # causal: the padding after `filled` is never seen
+            filtered = filter_logits(logits, temperature, top_k, top_p)
+            sampled = tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, i]), dtype=tf.int32)[:, 0]
+            next_ids = tf.where(greedy, tf.argmax(filtered, axis=-1, output_type=tf.int32), sampled)
+            ids = ids.write(i, next_ids)
+            appended = tf.where(positions == filled, next_ids[:, None], window)  # room left: write at `filled`
+            shifted = tf.concat([window[:, 1:], next_ids[:, None]], axis=1)  # full: drop the oldest
+            window = tf.where(filled < context, appended, shifted)
+            filled = tf.minimum(filled + 1, context)
+        return tf.transpose(ids.stack())
+
+    def generate(self, prompt: str, length: int, *, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, greedy: bool = False, seed: int = 0, num_streams: int = 1) -> list[str]:
+        """As ``TextGenerator.generate``; a prompt longer than the context is cut to its last characters."""
+        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k,
+                            top_p=top_p, num_streams=num_streams)
+        prompt_ids = self.encode_prompt(prompt)[-self.model.context:]
+        if length == 0:
+            return [""] * num_streams
+        window = np.zeros((num_streams, self.model.context), np.int32)
+        window[:, :len(prompt_ids)] = prompt_ids
+        ids = self._loop(tf.constant(window), tf.constant(len(prompt_ids)), tf.constant(length),
+                         tf.constant(seed, tf.int32), tf.constant(temperature, tf.float32),
+                         tf.constant(top_k or NO_TOP_K, tf.int32), tf.constant(1.0 if top_p is None else top_p, tf.float32),
+                         tf.constant(bool(greedy)))
+        return [self.vocabulary.decode(row) for row in ids.numpy()]
+
+
 def generate_by_refeeding(model, prompt: str, length: int, *, window: int = 40, temperature: float = 1.0,
                           seed: int = 0) -> str:
     """The keras-io recipe: for every character, run ``model.predict`` on the last ``window`` characters.

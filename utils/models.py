@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 
+from utils.attention import PositionalEmbedding, TransformerBlock
 from utils.data import Vocabulary
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
@@ -105,6 +106,63 @@ class CharLanguageModel(keras.Model):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="rnn_course")
+class TransformerLanguageModel(keras.Model):
+    """A small causal Transformer over characters: positional embedding -> pre-norm blocks -> LayerNorm -> logits.
+
+    Same contract as ``CharLanguageModel``: ids ``(batch, time)`` -> logits ``(batch, time, vocab)``,
+    the vocabulary in its config, one ``.keras`` file that loads with ``safe_mode=True``. Unlike the
+    LSTM it has no state to carry: it sees at most ``context`` characters, and generating a
+    character re-reads the window (Keras's ``MultiHeadAttention`` keeps no key/value cache).
+    """
+
+    def __init__(self, chars, context: int = 128, dim: int = 128, num_heads: int = 4, num_layers: int = 4,
+                 ffn_dim: int | None = None, dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("context", context), ("dim", dim), ("num_heads", num_heads), ("num_layers", num_layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.vocabulary = Vocabulary(chars)
+        self.context, self.dim, self.num_heads, self.num_layers = context, dim, num_heads, num_layers
+        self.ffn_dim, self.dropout_rate = ffn_dim or 4 * dim, dropout
+        self.embedding = PositionalEmbedding(self.vocabulary.size, context, dim, name="embedding")
+        self.blocks = [TransformerBlock(dim, num_heads, self.ffn_dim, dropout, name=f"block_{i}")
+                       for i in range(num_layers)]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
+        self.head = keras.layers.Dense(self.vocabulary.size, name="logits")
+
+    def call(self, ids, training: bool = False):
+        """ids (batch, time <= context) -> logits (batch, time, vocab)."""
+        length = ids.shape[-1]
+        if isinstance(length, int) and length > self.context:
+            raise ValueError(f"ids has {length} positions; this model reads at most context={self.context}")
+        x = self.embedding(ids)
+        for block in self.blocks:
+            x = block(x, training=training)
+        return self.head(self.final_norm(x))
+
+    def get_config(self):
+        return {**super().get_config(), "chars": list(self.vocabulary.chars), "context": self.context, "dim": self.dim,
+                "num_heads": self.num_heads, "num_layers": self.num_layers, "ffn_dim": self.ffn_dim,
+                "dropout": self.dropout_rate}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+LANGUAGE_MODELS = (CharLanguageModel, TransformerLanguageModel)
+
+
+def build_transformer_model(vocabulary: Vocabulary, **config) -> TransformerLanguageModel:
+    """A built ``TransformerLanguageModel`` for ``vocabulary`` (keyword arguments as its constructor's)."""
+    model = TransformerLanguageModel(vocabulary.chars, **config)
+    model(keras.ops.zeros((1, 1), dtype="int32"))  # creates every weight
+    return model
+
+
 def build_char_model(vocabulary: Vocabulary, config: CharModelConfig | None = None,
                      seq_len: int | None = None) -> CharLanguageModel:
     """A built (weights created) ``CharLanguageModel`` for ``vocabulary``."""
@@ -115,7 +173,7 @@ def build_char_model(vocabulary: Vocabulary, config: CharModelConfig | None = No
 
 
 def load_char_model(path: str | Path, vocabulary: Vocabulary | None = None) -> CharLanguageModel:
-    """Load a saved ``.keras`` character model with ``safe_mode=True``.
+    """Load a saved ``.keras`` character model (LSTM/GRU/RNN or Transformer) with ``safe_mode=True``.
 
     Args:
         path: the ``.keras`` file.
@@ -135,8 +193,9 @@ def load_char_model(path: str | Path, vocabulary: Vocabulary | None = None) -> C
     except Exception as err:  # zip, JSON or HDF5 errors: a truncated or corrupted file
         raise ValueError(f"model path={str(path)!r} could not be loaded as a Keras model "
                          f"(truncated or corrupted?): {type(err).__name__}: {err}") from None
-    if not isinstance(model, CharLanguageModel):
-        raise ValueError(f"model path={str(path)!r} holds a {type(model).__name__}, not a CharLanguageModel")
+    if not isinstance(model, LANGUAGE_MODELS):
+        raise ValueError(f"model path={str(path)!r} holds a {type(model).__name__}, "
+                         f"not one of {[cls.__name__ for cls in LANGUAGE_MODELS]}")
     if vocabulary is not None and model.vocabulary != vocabulary:
         missing = sorted(set(vocabulary.chars) - set(model.vocabulary.chars))
         extra = sorted(set(model.vocabulary.chars) - set(vocabulary.chars))
