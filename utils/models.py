@@ -159,7 +159,7 @@ LANGUAGE_MODELS = (CharLanguageModel, TransformerLanguageModel)
 def build_transformer_model(vocabulary: Vocabulary, **config) -> TransformerLanguageModel:
     """A built ``TransformerLanguageModel`` for ``vocabulary`` (keyword arguments as its constructor's)."""
     model = TransformerLanguageModel(vocabulary.chars, **config)
-    model(keras.ops.zeros((1, 1), dtype="int32"))  # creates every weight
+    model(keras.ops.zeros((1, 2), dtype="int32"))  # creates every weight (2 positions: a 1-key softmax warns)
     return model
 
 

@@ -44,8 +44,10 @@ def build_seq2seq(num_symbols: int, units: int, attention: str | None = None,
     """An LSTM encoder–decoder, trained with teacher forcing.
 
     Without attention the decoder starts from the encoder's final state and sees nothing else of
-    the source. With ``"luong"`` (dot-product) or ``"bahdanau"`` (additive) attention, every
-    decoder step also reads a weighted average of all encoder outputs.
+    the source. With ``"luong"`` (dot-product score) or ``"bahdanau"`` (additive score,
+    ``vᵀ tanh(W_q q + W_k k)``) attention, every decoder output also reads a weighted average of
+    all encoder outputs; both attend after the decoder LSTM, as in Luong et al. (2015)
+    (Bahdanau et al. attended before it and fed the context into the LSTM).
 
     Returns:
         (model mapping [source, decoder_input] -> logits (batch, T_out, num_symbols + 1),
@@ -65,9 +67,13 @@ def build_seq2seq(num_symbols: int, units: int, attention: str | None = None,
         embed(decoder_input), initial_state=[h, c])
     scores = None
     if attention is not None:
-        layer = (keras.layers.Attention(name="luong_attention") if attention == "luong"
-                 else keras.layers.AdditiveAttention(name="bahdanau_attention"))
-        context, scores = layer([decoder_outputs, encoder_outputs], return_attention_scores=True)
+        if attention == "luong":  # score = q · k
+            layer, query, keys = keras.layers.Attention(name="luong_attention"), decoder_outputs, encoder_outputs
+        else:  # score = vᵀ tanh(W_q q + W_k k); AdditiveAttention holds v, the projections are ours
+            layer = keras.layers.AdditiveAttention(name="bahdanau_attention")
+            query = keras.layers.Dense(units, use_bias=False, name="query_projection")(decoder_outputs)
+            keys = keras.layers.Dense(units, use_bias=False, name="key_projection")(encoder_outputs)
+        context, scores = layer([query, encoder_outputs, keys], return_attention_scores=True)
         decoder_outputs = keras.layers.Concatenate(name="with_context")([decoder_outputs, context])
     logits = keras.layers.Dense(vocab, name="logits")(decoder_outputs)
     model = keras.Model([source, decoder_input], logits, name=f"seq2seq_{attention or 'no_attention'}")
