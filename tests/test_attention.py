@@ -153,3 +153,24 @@ def test_windowed_generator_is_reproducible_and_checks_its_arguments():
         generator.generate("to", 5, temperature=0)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         generator.generate("Z", 5)
+
+
+# utils.measure: memory of one forward + backward pass, in a child process.
+from utils import measure  # noqa: E402
+
+
+def test_attention_memory_grows_faster_than_linearly_with_length():
+    small = measure.forward_backward_peak_mb("attention", 64, batch=4, dim=32, heads=4)
+    large = measure.forward_backward_peak_mb("attention", 512, batch=4, dim=32, heads=4)
+    # 8x the length: 64x the attention weights (4 x 4 x 512² x 4 bytes = 16 MB, plus what the backward keeps)
+    assert large > 16 and large > 8 * max(small, 1.0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: measure.forward_backward_peak_mb("gru", 8), r"layer must be one of \('lstm', 'attention'\)"),
+    (lambda: measure.forward_backward_peak_mb("lstm", 0), "length must be an int >= 1"),
+    (lambda: measure.forward_backward_peak_mb("attention", 8, dim=10, heads=3), "dim=10 must be divisible by heads=3"),
+])
+def test_measure_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
