@@ -11,11 +11,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from utils.checks import check_int
+
 
 def causal_mask(length: int) -> np.ndarray:
     """``(length, length)`` bool mask, True where query ``i`` may attend to key ``j`` (``j <= i``)."""
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-        raise ValueError(f"length must be an int >= 1, got {length!r}")
+    check_int(length, "length")
     return np.tril(np.ones((length, length), dtype=bool))
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _check_positive(value, name: str, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+from utils.checks import check_int as _check_positive
 
 
 def adding_problem(num_sequences: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

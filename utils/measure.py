@@ -16,6 +16,8 @@ import resource
 import subprocess
 import sys
 
+from utils.checks import check_int
+
 LAYERS = ("lstm", "attention")
 
 
@@ -57,8 +59,7 @@ def forward_backward_peak_mb(layer: str, length: int, batch: int = 8, dim: int =
     if layer not in LAYERS:
         raise ValueError(f"layer must be one of {LAYERS}, got {layer!r}")
     for name, value in (("length", length), ("batch", batch), ("dim", dim), ("heads", heads)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        check_int(value, name)
     if dim % heads:
         raise ValueError(f"dim={dim} must be divisible by heads={heads}")
     result = subprocess.run([sys.executable, "-m", "utils.measure", layer, str(length), str(batch), str(dim), str(heads)],

@@ -13,13 +13,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from utils.checks import check_int
+
 START_ID = 0
 ATTENTION_KINDS = (None, "luong", "bahdanau")
-
-
-def _check_int(value, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
 def reversal_task(num_sequences: int, length: int, num_symbols: int,
@@ -30,9 +27,9 @@ def reversal_task(num_sequences: int, length: int, num_symbols: int,
         source (n, length), decoder_input (n, length) = START then target[:-1], target (n, length);
         int32 ids in 1..num_symbols (decoder_input also holds START_ID = 0).
     """
-    _check_int(num_sequences, "num_sequences", 1)
-    _check_int(length, "length", 1)
-    _check_int(num_symbols, "num_symbols", 2)
+    check_int(num_sequences, "num_sequences", 1)
+    check_int(length, "length", 1)
+    check_int(num_symbols, "num_symbols", 2)
     source = rng.integers(1, num_symbols + 1, (num_sequences, length)).astype(np.int32)
     target = source[:, ::-1].copy()
     decoder_input = np.concatenate([np.full((num_sequences, 1), START_ID, np.int32), target[:, :-1]], axis=1)
@@ -53,8 +50,8 @@ def build_seq2seq(num_symbols: int, units: int, attention: str | None = None,
         (model mapping [source, decoder_input] -> logits (batch, T_out, num_symbols + 1),
          model mapping the same inputs -> attention weights (batch, T_out, T_in), or None).
     """
-    _check_int(num_symbols, "num_symbols", 2)
-    _check_int(units, "units", 1)
+    check_int(num_symbols, "num_symbols", 2)
+    check_int(units, "units", 1)
     if attention not in ATTENTION_KINDS:
         raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {attention!r}")
     vocab = num_symbols + 1
