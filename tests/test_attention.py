@@ -144,6 +144,13 @@ def test_windowed_generator_matches_naive_greedy_decoding_past_the_context():
     assert fast == model.vocabulary.decode(ids[-length:])
 
 
+def test_windowed_generate_many_equals_one_prompt_at_a_time():
+    generator = generation.WindowedTextGenerator(_tiny_transformer(context=6))
+    prompts = ["to", "to be or", "be", "o"]  # one longer than the context, windows filled to different depths
+    many = generator.generate_many(prompts, 8, greedy=True)
+    assert many == [generator.generate(prompt, 8, greedy=True)[0] for prompt in prompts]
+
+
 def test_windowed_generator_is_reproducible_and_checks_its_arguments():
     generator = generation.WindowedTextGenerator(_tiny_transformer())
     first = generator.generate("to", 12, temperature=0.8, seed=3, num_streams=2)

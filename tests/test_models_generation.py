@@ -147,6 +147,21 @@ def test_greedy_generation_equals_recomputing_the_whole_sequence(tiny_model):
     assert fast == VOCAB.decode(ids[-12:])
 
 
+def test_generate_many_equals_one_prompt_at_a_time_in_the_prompts_order(tiny_model):
+    generator = generation.TextGenerator(tiny_model)
+    prompts = ["JULIET:", "ROMEO:\nBut", "O", "ROMEO:", "JULIET:"]  # lengths out of order, a repeat
+    many = generator.generate_many(prompts, 9, greedy=True)
+    assert many == [generator.generate(prompt, 9, greedy=True)[0] for prompt in prompts]
+    sampled = generator.generate_many(prompts, 9, temperature=0.7, seed=2)
+    assert sampled == generator.generate_many(prompts, 9, temperature=0.7, seed=2) and len(sampled) == 5
+    assert generator.generate_many(prompts, 0) == [""] * 5
+    for bad in ("ROMEO:", [], None):
+        with pytest.raises(ValueError, match="prompts must be a non-empty list of str"):
+            generator.generate_many(bad, 5)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        generator.generate_many(["ROMEO:", "Zed"], 5)
+
+
 def test_generation_rejects_bad_prompts(tiny_model):
     generator = generation.TextGenerator(tiny_model)
     with pytest.raises(ValueError, match=r"prompt has 1 character\(s\) outside the vocabulary: 'Z'"):

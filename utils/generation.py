@@ -99,6 +99,12 @@ class TextGenerator:
             raise ValueError(f"prompt must be a non-empty str, got {prompt!r}")
         return self.vocabulary.encode(prompt, argument="prompt")
 
+    def encode_prompts(self, prompts) -> list[np.ndarray]:
+        """A non-empty list of prompts -> one id array each (see ``encode_prompt``)."""
+        if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)) or not prompts:
+            raise ValueError(f"prompts must be a non-empty list of str, got {prompts!r}")
+        return [self.encode_prompt(prompt) for prompt in prompts]
+
     def generate(self, prompt: str, length: int, *, temperature: float = 1.0, top_k: int | None = None,
                  top_p: float | None = None, greedy: bool = False, seed: int = 0, num_streams: int = 1) -> list[str]:
         """Continue ``prompt`` by ``length`` characters in each of ``num_streams`` independent streams.
@@ -109,13 +115,32 @@ class TextGenerator:
         Raises:
             ValueError: a bad prompt or sampling argument (see ``check_sampling_args``).
         """
-        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k,
-                            top_p=top_p, num_streams=num_streams)
-        prompt_ids = np.tile(self.encode_prompt(prompt)[None, :], (num_streams, 1))
+        check_sampling_args(self.vocabulary.size, num_streams=num_streams)
+        return self.generate_many([prompt] * num_streams, length, temperature=temperature, top_k=top_k, top_p=top_p,
+                                  greedy=greedy, seed=seed)
+
+    def generate_many(self, prompts: list[str], length: int, *, temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None, greedy: bool = False, seed: int = 0) -> list[str]:
+        """Continue each of several prompts (of any lengths) by ``length`` characters, in one batched loop.
+
+        Each prompt is read once with the recurrent layers (prompts of equal length together), then
+        all streams are sampled together. Returns one continuation per prompt, in order.
+        """
+        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p)
+        encoded = self.encode_prompts(prompts)
         if length == 0:
-            return [""] * num_streams
-        logits, states = self.model(prompt_ids, return_state=True)  # read the prompt once
-        ids = self._loop(logits[:, -1], states, tf.constant(length), tf.constant(seed, tf.int32),
+            return [""] * len(prompts)
+        order, last_logits, states = [], [], []
+        for size in sorted({len(ids) for ids in encoded}):
+            members = [i for i, ids in enumerate(encoded) if len(ids) == size]
+            logits, member_states = self.model(np.stack([encoded[i] for i in members]), return_state=True)
+            order += members
+            last_logits.append(logits[:, -1])
+            states.append(member_states)
+        back = np.argsort(order)  # rows were grouped by prompt length: put them back in the prompts' order
+        logits = tf.gather(tf.concat(last_logits, 0), back)
+        states = tf.nest.map_structure(lambda *parts: tf.gather(tf.concat(parts, 0), back), *states)
+        ids = self._loop(logits, states, tf.constant(length), tf.constant(seed, tf.int32),
                          tf.constant(temperature, tf.float32), tf.constant(top_k or NO_TOP_K, tf.int32),
                          tf.constant(1.0 if top_p is None else top_p, tf.float32), tf.constant(bool(greedy)))
         return [self.vocabulary.decode(row) for row in ids.numpy()]
@@ -133,28 +158,30 @@ class WindowedTextGenerator(TextGenerator):
         positions = tf.range(context)[None, :]
         ids = tf.TensorArray(tf.int32, size=length)
         for i in tf.range(length):
-            logits = self.model(window)[:, filled - 1]  # causal: the padding after `filled` is never seen
+            # Causal: stream b reads its logits at its last filled position; the padding after it is never seen.
+            logits = tf.gather(self.model(window), filled - 1, batch_dims=1)
             filtered = filter_logits(logits, temperature, top_k, top_p)
             sampled = tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, i]), dtype=tf.int32)[:, 0]
             next_ids = tf.where(greedy, tf.argmax(filtered, axis=-1, output_type=tf.int32), sampled)
             ids = ids.write(i, next_ids)
-            appended = tf.where(positions == filled, next_ids[:, None], window)  # room left: write at `filled`
+            appended = tf.where(positions == filled[:, None], next_ids[:, None], window)  # room left: write there
             shifted = tf.concat([window[:, 1:], next_ids[:, None]], axis=1)  # full: drop the oldest
-            window = tf.where(filled < context, appended, shifted)
+            window = tf.where((filled < context)[:, None], appended, shifted)
             filled = tf.minimum(filled + 1, context)
         return tf.transpose(ids.stack())
 
-    def generate(self, prompt: str, length: int, *, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, greedy: bool = False, seed: int = 0, num_streams: int = 1) -> list[str]:
-        """As ``TextGenerator.generate``; a prompt longer than the context is cut to its last characters."""
-        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k,
-                            top_p=top_p, num_streams=num_streams)
-        prompt_ids = self.encode_prompt(prompt)[-self.model.context:]
+    def generate_many(self, prompts: list[str], length: int, *, temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None, greedy: bool = False, seed: int = 0) -> list[str]:
+        """As ``TextGenerator.generate_many``; a prompt longer than the context is cut to its last characters."""
+        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p)
+        encoded = [ids[-self.model.context:] for ids in self.encode_prompts(prompts)]
         if length == 0:
-            return [""] * num_streams
-        window = np.zeros((num_streams, self.model.context), np.int32)
-        window[:, :len(prompt_ids)] = prompt_ids
-        ids = self._loop(tf.constant(window), tf.constant(len(prompt_ids)), tf.constant(length),
+            return [""] * len(prompts)
+        window = np.zeros((len(encoded), self.model.context), np.int32)
+        for row, ids in zip(window, encoded, strict=True):
+            row[:len(ids)] = ids
+        filled = np.array([len(ids) for ids in encoded], np.int32)
+        ids = self._loop(tf.constant(window), tf.constant(filled), tf.constant(length),
                          tf.constant(seed, tf.int32), tf.constant(temperature, tf.float32),
                          tf.constant(top_k or NO_TOP_K, tf.int32), tf.constant(1.0 if top_p is None else top_p, tf.float32),
                          tf.constant(bool(greedy)))
