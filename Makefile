@@ -15,7 +15,7 @@ export PYTHONUNBUFFERED = 1
 # apt-get needs root; elsewhere (a laptop) the site test asks sudo for it.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: venv run test unit nbval lint lab refresh clean test-latest site site-test student
+.PHONY: venv run test unit nbval lint lab refresh sources clean test-latest site site-test student
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ refresh: venv
 	RNN_FAST=0 $(PY) tools/run_notebooks.py --out $(BUILD) --inplace
 	RNN_FAST=1 $(PY) tools/run_notebooks.py --out $(BUILD)/fast --record-time
 	$(PY) tools/syllabus.py --write
+
+## make sources: refresh only the displayed utils code (show_source cells) after a utils change, no re-run
+sources: venv
+	$(PY) tools/refresh_sources.py notebooks/*.ipynb
 
 ## make test-latest: the whole suite against the newest releases allowed by requirements' lower bounds
 ## (not part of CI: run it on a schedule to find an upgrade that breaks a notebook before a learner does)
