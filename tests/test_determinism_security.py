@@ -11,27 +11,25 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def checked_outputs(path: Path, workdir: Path) -> list[str]:
-    """Run a notebook in fast mode in ``workdir``; return the text of its NBVAL_CHECK_OUTPUT cells."""
-    notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
-    texts = []
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in cell.source:
-            texts.append("".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream"))
-    return texts
+def checked_outputs(notebook) -> list[str]:
+    """The printed text of a notebook's NBVAL_CHECK_OUTPUT cells."""
+    return ["".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            for cell in notebook.cells if cell.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in cell.source]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_checked_outputs_are_identical_across_two_fast_runs(path, tmp_path, monkeypatch):
+def test_checked_outputs_of_a_fast_run_equal_the_committed_full_run(path, tmp_path, monkeypatch):
+    """Checked cells print facts that hold in both modes and every run: a fresh fast-mode run must print
+    exactly what the committed full-mode run printed. (nbval's run in `make test` is a second fast run
+    held to the same outputs, so two fast runs also agree with each other.)"""
     monkeypatch.setenv("RNN_FAST", "1")
     monkeypatch.setenv("RNN_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    outputs = checked_outputs(path, first)
-    assert outputs and all(outputs), "every checked cell prints something"
-    assert outputs == checked_outputs(path, second)
+    committed = nbformat.read(path, as_version=4)
+    expected = checked_outputs(committed)
+    assert expected and all(expected), "every checked cell prints something"
+    fresh = nbformat.read(path, as_version=4)
+    NotebookClient(fresh, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert checked_outputs(fresh) == expected
 
 
 SOURCES = [p for folder in ("utils", "tools", "benchmarks") for p in (REPO / folder).rglob("*.py")]
