@@ -57,7 +57,8 @@ class CharLanguageModel(keras.Model):
         self.recurrent_layers = [layer_class(units, return_sequences=True, return_state=True, name=f"{cell}_{i}")
                                  for i in range(num_layers)]
         self.dropouts = [keras.layers.Dropout(dropout) for _ in range(num_layers)]
-        self.head = keras.layers.Dense(self.vocabulary.size, name="logits")
+        # float32 logits even under a mixed-precision policy: a float16 softmax over the vocabulary loses precision
+        self.head = keras.layers.Dense(self.vocabulary.size, name="logits", dtype="float32")
 
     @property
     def state_sizes(self) -> list[int]:
@@ -131,7 +132,8 @@ class TransformerLanguageModel(keras.Model):
         self.blocks = [TransformerBlock(dim, num_heads, self.ffn_dim, dropout, name=f"block_{i}")
                        for i in range(num_layers)]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
-        self.head = keras.layers.Dense(self.vocabulary.size, name="logits")
+        # float32 logits even under a mixed-precision policy: a float16 softmax over the vocabulary loses precision
+        self.head = keras.layers.Dense(self.vocabulary.size, name="logits", dtype="float32")
 
     def call(self, ids, training: bool = False):
         """ids (batch, time <= context) -> logits (batch, time, vocab)."""

@@ -16,6 +16,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -146,6 +147,24 @@ def compile_char_model(model: keras.Model, learning_rate: float, total_steps: in
         alpha=0.1, warmup_target=learning_rate if warmup_steps else None, warmup_steps=warmup_steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=clipnorm),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
+    return model
+
+
+def build_compiled(build: Callable[[], keras.Model], learning_rate: float, total_steps: int, *,
+                   warmup_steps: int = 0, clipnorm: float = 1.0, jit_compile: bool = False,
+                   strategy=None) -> keras.Model:
+    """``build()`` and ``compile_char_model`` inside ``strategy.scope()``: one helper for one device or many.
+
+    Under a ``tf.distribute`` strategy the model's and the optimiser's variables must be created in
+    its scope (mirrored on every device or worker); ``model.fit`` then splits each global batch
+    across the replicas and all-reduces the gradients. ``strategy=None``: the default (one device).
+    """
+    import tensorflow as tf
+
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = build()
+        compile_char_model(model, learning_rate, total_steps, warmup_steps=warmup_steps, clipnorm=clipnorm,
+                           jit_compile=jit_compile)
     return model
 
 
