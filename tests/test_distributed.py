@@ -136,3 +136,14 @@ def test_a_tiny_keras_tuner_search(tmp_path):
     assert len(table) == 2 and table[0]["validation nats/char"] <= table[1]["validation nats/char"]
     assert set(table[0]) >= {"units", "num_layers", "dropout", "learning_rate", "validation nats/char"}
     assert table[0]["units"] in tuning.SEARCH_SPACE["units"]
+
+
+def test_a_tiny_hyperband_search_reports_epochs_not_bookkeeping(tmp_path):
+    keras_tuner = pytest.importorskip("keras_tuner")
+    dataset = data.window_dataset(VOCAB.encode(TEXT), 20, 8)
+    tuner = keras_tuner.Hyperband(lambda hp: tuning.char_model_search_space(hp, VOCAB, 6), objective="val_loss",
+                                  max_epochs=3, factor=3, seed=0, directory=str(tmp_path), project_name="h")
+    tuner.search(dataset.repeat(), steps_per_epoch=2, validation_data=dataset.take(1), verbose=0, shuffle=False)
+    table = tuning.trials_table(tuner)
+    assert len(table) >= 3 and {row["epochs"] for row in table} == {1, 3}
+    assert not any(name.startswith("tuner/") for row in table for name in row)

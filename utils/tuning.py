@@ -42,10 +42,18 @@ def char_model_search_space(hp, vocabulary: Vocabulary, total_steps: int) -> ker
 
 
 def trials_table(tuner) -> list[dict]:
-    """One row per completed trial: its hyperparameters and best validation loss, best first."""
+    """One row per trial that reported a score: its hyperparameters, epochs and validation loss, best first.
+
+    Hyperband's own bookkeeping values (``tuner/bracket``, ``tuner/round``, ...) are left out, except
+    the number of epochs the trial trained for.
+    """
     rows = []
     for trial in tuner.oracle.trials.values():
         if trial.score is None:  # a trial that failed or was stopped before it reported
             continue
-        rows.append({**trial.hyperparameters.values, "validation nats/char": trial.score, "trial": trial.trial_id})
+        values = trial.hyperparameters.values
+        row = {name: value for name, value in values.items() if not name.startswith("tuner/")}
+        if "tuner/epochs" in values:
+            row["epochs"] = values["tuner/epochs"]
+        rows.append({**row, "validation nats/char": trial.score, "trial": trial.trial_id})
     return sorted(rows, key=lambda row: row["validation nats/char"])
