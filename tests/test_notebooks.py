@@ -60,8 +60,9 @@ def test_readme_syllabus_matches_the_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_displayed_source_matches_the_code(path):
     """A notebook that shows a utils function must show the code that is in utils now."""
-    import importlib
     import inspect
+
+    from utils.display import resolve
 
     notebook = nbformat.read(path, as_version=4)
     shown = 0
@@ -69,10 +70,7 @@ def test_displayed_source_matches_the_code(path):
         match = re.search(r"show_source\(([\w.]+)\)", cell.source) if cell.cell_type == "code" else None
         if not match:
             continue
-        module_name, *attributes = match.group(1).split(".")
-        obj = importlib.import_module(f"utils.{module_name}")
-        for attribute in attributes:
-            obj = getattr(obj, attribute)
+        obj = resolve(match.group(1))
         displayed = "".join(o.get("data", {}).get("text/markdown", "") for o in cell.outputs)
         assert inspect.getsource(obj).rstrip() in displayed, f"{match.group(1)}: re-run the notebook (make refresh)"
         shown += 1

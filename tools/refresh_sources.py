@@ -12,7 +12,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import importlib
 import re
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from utils.display import show_source  # noqa: E402
+from utils.display import resolve, show_source  # noqa: E402
 
 CALL = re.compile(r"^show_source\(([\w.]+)\)$")
 
@@ -35,11 +34,7 @@ def refresh(path: Path) -> int:
         match = CALL.match(cell.source.strip()) if cell.cell_type == "code" else None
         if not match:
             continue
-        module_name, *attributes = match.group(1).split(".")
-        obj = importlib.import_module(f"utils.{module_name}")
-        for attribute in attributes:
-            obj = getattr(obj, attribute)
-        markdown = show_source(obj).data
+        markdown = show_source(resolve(match.group(1))).data
         output = nbformat.v4.new_output("execute_result", {"text/markdown": markdown, "text/plain": "<IPython.core.display.Markdown object>"},
                                         execution_count=cell.execution_count)
         if [dict(o) for o in cell.outputs] != [dict(output)]:

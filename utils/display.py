@@ -5,6 +5,17 @@ from __future__ import annotations
 import inspect
 
 
+def resolve(dotted_name: str):
+    """The utils object a notebook shows, from its name as written there: ``"generation.TextGenerator.generate"``."""
+    import importlib
+
+    module_name, *attributes = dotted_name.split(".")
+    obj = importlib.import_module(f"utils.{module_name}")
+    for attribute in attributes:
+        obj = getattr(obj, attribute)
+    return obj
+
+
 def show_source(obj):
     """A Markdown block with the syntax-highlighted source of a function or class.
 
