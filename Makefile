@@ -5,10 +5,6 @@ PY     := $(VENV)/bin/python
 FAST   ?= 0
 BUILD  ?= build
 
-# Offline mirror of the corpus beside the checkout (CI's ../shared/data), used when present.
-ifneq ($(wildcard ../shared/data/tinyshakespeare.txt),)
-export RNN_DATA_DIR ?= $(abspath ../shared/data)
-endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED = 1
 

