@@ -77,6 +77,26 @@ def cases(folder: Path, model):
         ("empty prompt", lambda: generator.generate("", 5), ValueError, r"prompt must be a non-empty str"),
         ("prompt OOV", lambda: generator.generate("Zebra", 5), ValueError, r"prompt has .* outside the vocabulary"),
         ("num_streams 0", lambda: generator.generate("ROMEO", 5, num_streams=0), ValueError, r"num_streams must be"),
+        ("temperature underflows", lambda: generator.generate("ROMEO", 5, temperature=1e-38), ValueError,
+         r"temperature must be in \[0.001, 1000.0\]"),
+        ("temperature huge", lambda: generator.generate("ROMEO", 5, temperature=1e6), ValueError,
+         r"temperature must be in \[0.001, 1000.0\]"),
+        ("temperature nan", lambda: generator.generate("ROMEO", 5, temperature=float("nan")), ValueError,
+         r"temperature must be a finite number > 0"),
+        ("length beyond int32", lambda: generator.generate("ROMEO", 3_000_000_000), ValueError,
+         r"length must be an int >= 0 and <= 1,000,000, got 3000000000"),
+        ("length too long", lambda: generator.generate("ROMEO", 2_000_000_000), ValueError, r"length must be .*<= 1,000,000"),
+        ("num_streams too many", lambda: generator.generate("ROMEO", 5, num_streams=10**6), ValueError,
+         r"num_streams must be an int >= 1 and <= 10,000"),
+        ("length x streams", lambda: generator.generate("ROMEO", 1_000_000, num_streams=100), ValueError,
+         r"length x num_streams must be <= 20,000,000"),
+        ("seed negative", lambda: generator.generate("ROMEO", 5, seed=-1), ValueError, r"seed must be an int in \[0, 2147483647\]"),
+        ("seed beyond int32", lambda: generator.generate("ROMEO", 5, seed=2**40), ValueError, r"seed must be an int in"),
+        ("many prompts, bad seed", lambda: generator.generate_many(["RO", "MEO"], 5, seed=2**31), ValueError,
+         r"seed must be an int in"),
+        ("sample callback temperature", lambda: training.SampleEachEpoch("ROMEO", temperature=0), ValueError,
+         r"temperature must be a finite number > 0"),
+        ("sample callback every 0", lambda: training.SampleEachEpoch("ROMEO", every=0), ValueError, r"every must be an int >= 1"),
         # models
         ("missing model", lambda: models.load_char_model(folder / "nope.keras"), FileNotFoundError, r"no such file"),
         ("corrupted model", lambda: models.load_char_model(folder / "corrupt.keras"), ValueError,
@@ -87,14 +107,35 @@ def cases(folder: Path, model):
         ("units 0", lambda: models.CharModelConfig(units=0), ValueError, r"units must be a positive int"),
         ("dropout 1", lambda: models.CharModelConfig(dropout=1.0), ValueError, r"dropout must be in \[0, 1\)"),
         ("unknown cell", lambda: models.CharModelConfig(cell="lstmm"), ValueError, r"cell must be one of"),
+        ("units huge", lambda: models.CharModelConfig(units=10**9), ValueError, r"units must be a positive int <= 65,536"),
+        ("num_layers huge", lambda: models.CharModelConfig(num_layers=10**6), ValueError, r"num_layers must be .*<= 256"),
+        ("dropout nan", lambda: models.CharModelConfig(dropout=float("nan")), ValueError, r"dropout must be in \[0, 1\)"),
+        ("transformer context huge", lambda: models.build_transformer_model(VOCAB, context=10**7), ValueError,
+         r"context must be a positive int <= 65,536"),
+        ("transformer ffn_dim 0", lambda: models.build_transformer_model(VOCAB, ffn_dim=0), ValueError,
+         r"ffn_dim must be a positive int"),
         # training
-        ("learning_rate 0", lambda: training.compile_char_model(model, 0.0, 10), ValueError, r"learning_rate must be > 0"),
+        ("learning_rate 0", lambda: training.compile_char_model(model, 0.0, 10), ValueError,
+         r"learning_rate must be a finite number in \(0, 10\]"),
+        ("learning_rate nan", lambda: training.compile_char_model(model, float("nan"), 10), ValueError,
+         r"learning_rate must be a finite number"),
+        ("total_steps not int", lambda: training.compile_char_model(model, 1e-3, 10.5), ValueError,
+         r"total_steps must be an int >= 1"),
+        ("clipnorm 0", lambda: training.compile_char_model(model, 1e-3, 10, clipnorm=0), ValueError,
+         r"clipnorm must be a finite number in \(0, inf\)"),
+        ("patience negative", lambda: training.standard_callbacks(folder / "run", total_epochs=3, patience=-1), ValueError,
+         r"patience must be an int >= 0"),
+        ("total_epochs 0", lambda: training.standard_callbacks(folder / "run", total_epochs=0), ValueError,
+         r"total_epochs must be an int >= 1"),
+        ("backup tracks an unsupported callback", lambda: training.ResumableBackup(folder / "b", track=[training.EpochLog()]),
+         ValueError, r"track holds a EpochLog; it can hold EarlyStopping, ModelCheckpoint, AtomicBestCheckpoint"),
         ("warm-up too long", lambda: training.compile_char_model(model, 1e-3, 5, warmup_steps=10), ValueError,
          r"total_steps=5 must exceed warmup_steps=10"),
         ("save path not .keras", lambda: training.atomic_save(model, folder / "model.h5"), ValueError,
          r"path=.*must end in .keras"),
         ("artifacts name escapes", lambda: training.artifacts_dir("../x"), ValueError, r"name must be a plain folder"),
-        ("time budget 0", lambda: training.TimeBudget(0), ValueError, r"minutes must be > 0"),
+        ("time budget 0", lambda: training.TimeBudget(0), ValueError, r"minutes must be a finite number in \(0, "),
+        ("time budget nan", lambda: training.TimeBudget(float("nan")), ValueError, r"minutes must be a finite number"),
         # the NumPy reference
         ("x wrong rank", lambda: numpy_rnn.rnn_forward(np.zeros((2, 3)), params), ValueError, r"x \(batch, time, input_dim\)"),
         ("h0 wrong shape", lambda: numpy_rnn.rnn_forward(np.zeros((2, 3, 3)), params, h0=np.zeros((1, 2))), ValueError,
@@ -129,7 +170,7 @@ def test_every_bad_input_fails_clearly_and_changes_nothing_on_disk(files, monkey
             failures.append(f"{name}: no error raised")
     assert not failures, "\n".join(failures)
     assert snapshot(folder) == before, "a bad input changed or removed a file"
-    assert len(table) >= 45
+    assert len(table) >= 70
 
 
 def test_bad_rnn_fast_value(monkeypatch):
@@ -148,15 +189,37 @@ def test_bad_rnn_fast_value(monkeypatch):
     (["--prompt", "QQQ~"], "outside the vocabulary"),
     (["--top-k", "2", "--top-p", "0.5"], "not allowed with argument"),
     (["--length", "ten"], "invalid int value"),
+    (["--length", "3000000000"], "--length must be an int >= 0 and <= 1,000,000"),
+    (["--length", "2000000000"], "--length must be an int >= 0 and <= 1,000,000"),
+    (["--temperature", "1e-38"], "--temperature must be in [0.001, 1000.0]"),
+    (["--temperature", "nan"], "--temperature must be a finite number > 0"),
+    (["--streams", "100000"], "--streams must be an int >= 1 and <= 10,000"),
+    (["--length", "1000000", "--streams", "100"], "--length x --streams must be <= 20,000,000"),
+    (["--seed", "-1"], "--seed must be an int in [0, 2147483647]"),
+    (["--top-k", "100000"], "--top-k must be an int in [1, "),
 ])
-def test_cli_bad_arguments(files, args, message):
+def test_cli_bad_arguments(files, args, message, capsys):
+    """The command line's own code path (argparse, checks, messages), called in this process: one
+    interpreter start per case would cost ~7 s each; test_cli_runs_as_a_program covers the start."""
+    from utils import generate
+
     folder, _ = files
     before = snapshot(folder)
     base = ["--model", str(folder / "model.keras"), "--prompt", "ROMEO"]
-    result = subprocess.run([sys.executable, "-m", "utils.generate", *base, *args], capture_output=True, text=True,
-                            cwd=REPO, timeout=300)
-    assert result.returncode == 2 and message in result.stderr, result.stderr[-400:]
+    with pytest.raises(SystemExit) as info:
+        generate.main([*base, *args])
+    stderr = capsys.readouterr().err
+    assert info.value.code == 2 and message in stderr, stderr[-400:]
     assert snapshot(folder) == before
+
+
+def test_cli_runs_as_a_program_and_refuses_a_bad_length(files):
+    folder, _ = files
+    result = subprocess.run([sys.executable, "-m", "utils.generate", "--model", str(folder / "model.keras"),
+                             "--prompt", "ROMEO", "--length", "3000000000"], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    assert result.returncode == 2 and "--length must be an int >= 0 and <= 1,000,000" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("model_name, message", [("nope.keras", "no such file"), ("corrupt.keras", "truncated or corrupted"),

@@ -13,30 +13,51 @@ import numpy as np
 import tensorflow as tf
 
 NO_TOP_K = 0  # top_k value meaning "no top-k filtering"
+# Bounds that keep every accepted request finite and in memory: the generated ids of all streams are
+# held at once (length x streams int32), and logits / temperature must stay finite in float32.
+MAX_LENGTH = 1_000_000  # characters per stream in one call
+MAX_STREAMS = 10_000  # streams in one call
+MAX_TOTAL_CHARS = 20_000_000  # length x streams: 80 MB of int32 ids
+MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-3, 1e3
+MAX_SEED = 2**31 - 1  # the sampler's seed is an int32
+
+
+def _is_int(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 def check_sampling_args(vocab_size: int, *, length: int = 0, temperature: float = 1.0,
-                        top_k: int | None = None, top_p: float | None = None, num_streams: int = 1) -> None:
+                        top_k: int | None = None, top_p: float | None = None, num_streams: int = 1,
+                        seed: int = 0) -> None:
     """Raise ValueError naming the argument and its allowed values if any is out of range.
 
-    Allowed: length >= 0; temperature > 0 (use ``greedy=True`` for argmax decoding);
-    top_k in [1, vocab_size - 1] (the out-of-vocabulary id is never sampled); top_p in (0, 1];
-    at most one of top_k and top_p; num_streams >= 1.
+    Allowed: length in [0, MAX_LENGTH]; temperature in [MIN_TEMPERATURE, MAX_TEMPERATURE] (use
+    ``greedy=True`` for argmax decoding); top_k in [1, vocab_size - 1] (the out-of-vocabulary id is
+    never sampled); top_p in (0, 1]; at most one of top_k and top_p; num_streams in [1, MAX_STREAMS];
+    length x num_streams <= MAX_TOTAL_CHARS; seed in [0, MAX_SEED].
     """
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-        raise ValueError(f"length must be an int >= 0, got {length!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0 \
-            or not np.isfinite(temperature):
+    if not _is_int(length) or not 0 <= length <= MAX_LENGTH:
+        raise ValueError(f"length must be an int >= 0 and <= {MAX_LENGTH:,}, got {length!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(temperature) or not temperature > 0:
         raise ValueError(f"temperature must be a finite number > 0 (use greedy=True for argmax), got {temperature!r}")
+    if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+        raise ValueError(f"temperature must be in [{MIN_TEMPERATURE}, {MAX_TEMPERATURE}] (use greedy=True for "
+                         f"argmax), got {temperature!r}")
     if top_k is not None and top_p is not None:
         raise ValueError("pass at most one of top_k and top_p")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
-                              or not 1 <= top_k <= vocab_size - 1):
+    if top_k is not None and (not _is_int(top_k) or not 1 <= top_k <= vocab_size - 1):
         raise ValueError(f"top_k must be an int in [1, {vocab_size - 1}], got {top_k!r}")
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating))
+                              or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
-    if isinstance(num_streams, bool) or not isinstance(num_streams, (int, np.integer)) or num_streams < 1:
-        raise ValueError(f"num_streams must be an int >= 1, got {num_streams!r}")
+    if not _is_int(num_streams) or not 1 <= num_streams <= MAX_STREAMS:
+        raise ValueError(f"num_streams must be an int >= 1 and <= {MAX_STREAMS:,}, got {num_streams!r}")
+    if length * num_streams > MAX_TOTAL_CHARS:
+        raise ValueError(f"length x num_streams must be <= {MAX_TOTAL_CHARS:,} characters in one call, got "
+                         f"{length:,} x {num_streams:,}; generate in several calls")
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an int in [0, {MAX_SEED}], got {seed!r}")
 
 
 def filter_logits(logits, temperature, top_k=NO_TOP_K, top_p=1.0):
@@ -115,7 +136,7 @@ class TextGenerator:
         Raises:
             ValueError: a bad prompt or sampling argument (see ``check_sampling_args``).
         """
-        check_sampling_args(self.vocabulary.size, num_streams=num_streams)
+        check_sampling_args(self.vocabulary.size, length=length, num_streams=num_streams, seed=seed)
         return self.generate_many([prompt] * num_streams, length, temperature=temperature, top_k=top_k, top_p=top_p,
                                   greedy=greedy, seed=seed)
 
@@ -126,7 +147,9 @@ class TextGenerator:
         Each prompt is read once with the recurrent layers (prompts of equal length together), then
         all streams are sampled together. Returns one continuation per prompt, in order.
         """
-        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p)
+        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p,
+                            num_streams=len(prompts) if isinstance(prompts, (list, tuple)) and prompts else 1,
+                            seed=seed)
         encoded = self.encode_prompts(prompts)
         if length == 0:
             return [""] * len(prompts)
@@ -173,7 +196,9 @@ class WindowedTextGenerator(TextGenerator):
     def generate_many(self, prompts: list[str], length: int, *, temperature: float = 1.0, top_k: int | None = None,
                       top_p: float | None = None, greedy: bool = False, seed: int = 0) -> list[str]:
         """As ``TextGenerator.generate_many``; a prompt longer than the context is cut to its last characters."""
-        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p)
+        check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p,
+                            num_streams=len(prompts) if isinstance(prompts, (list, tuple)) and prompts else 1,
+                            seed=seed)
         encoded = [ids[-self.model.context:] for ids in self.encode_prompts(prompts)]
         if length == 0:
             return [""] * len(prompts)

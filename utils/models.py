@@ -11,6 +11,15 @@ from utils.attention import PositionalEmbedding, TransformerBlock
 from utils.data import Vocabulary
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
+# Upper bounds on sizes: far above anything a course model uses, low enough that a typo
+# (units=5120000) gets a message instead of an out-of-memory crash inside TensorFlow.
+MAX_WIDTH = 65_536  # embedding_dim, units, dim, ffn_dim, context
+MAX_LAYERS = 256  # num_layers, num_heads
+
+
+def _check_size(value, name: str, maximum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ValueError(f"{name} must be a positive int <= {maximum:,}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -25,9 +34,7 @@ class CharModelConfig:
 
     def __post_init__(self):
         for name in ("embedding_dim", "units", "num_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            _check_size(getattr(self, name), name, MAX_LAYERS if name == "num_layers" else MAX_WIDTH)
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.cell not in CELLS:
@@ -121,8 +128,9 @@ class TransformerLanguageModel(keras.Model):
                  ffn_dim: int | None = None, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("context", context), ("dim", dim), ("num_heads", num_heads), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            _check_size(value, name, MAX_LAYERS if name in ("num_heads", "num_layers") else MAX_WIDTH)
+        if ffn_dim is not None:
+            _check_size(ffn_dim, "ffn_dim", MAX_WIDTH)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.vocabulary = Vocabulary(chars)

@@ -1,9 +1,10 @@
 """Training a character model with Keras's own machinery: ``fit``, callbacks, schedules.
 
 What is added here and why:
-- ``AtomicBestCheckpoint``: Keras's ``ModelCheckpoint`` writes the file in place, so a kill
-  during a save can leave a broken ``.keras`` file where the last good one was. This one
-  writes to a temporary file and renames it, so the previous good checkpoint survives.
+- ``standard_callbacks``: resume after a kill at any instant, keep the best model, stop early.
+  The saving itself lives in ``utils.checkpoints``: Keras's ``ModelCheckpoint`` and
+  ``BackupAndRestore`` write their files in place, so a kill during a save can leave a broken file
+  where the last good one was, and a resumed run forgets the best value and the patience.
 - ``EpochLog``: one compact line per epoch, in nats/char and bits/char.
 - ``SampleEachEpoch``: a short generated sample after each epoch, to watch the text improve.
 Everything else (``BackupAndRestore``, ``EarlyStopping``, ``TerminateOnNaN``, cosine decay,
@@ -12,16 +13,19 @@ gradient clipping) is Keras's.
 
 from __future__ import annotations
 
-import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import keras
 
+from utils.checkpoints import AtomicBestCheckpoint, ResumableBackup, atomic_save
+from utils.checks import check_int, check_number
 from utils.data import nats_to_bits
+
+__all__ = ["ARTIFACTS_ENV_VAR", "AtomicBestCheckpoint", "EpochLog", "ResumableBackup", "SampleEachEpoch", "TimeBudget",
+           "artifacts_dir", "atomic_save", "build_compiled", "compile_char_model", "standard_callbacks"]
 
 ARTIFACTS_ENV_VAR = "RNN_ARTIFACTS_DIR"
 
@@ -33,36 +37,6 @@ def artifacts_dir(name: str) -> Path:
     folder = Path(os.environ.get(ARTIFACTS_ENV_VAR, "artifacts")) / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def atomic_save(model: keras.Model, path: str | os.PathLike) -> Path:
-    """Save ``model`` to ``path`` (.keras) through a temporary file and an atomic rename."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"path={str(path)!r} must end in .keras")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".keras")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old file or the new one
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
-
-
-class AtomicBestCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever ``monitor`` improves, atomically (see module docstring)."""
-
-    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss"):
-        super().__init__()
-        self.path, self.monitor, self.best = Path(path), monitor, math.inf
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is not None and value < self.best:
-            self.best = value
-            atomic_save(self.model, self.path)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -90,6 +64,10 @@ class SampleEachEpoch(keras.callbacks.Callback):
 
     def __init__(self, prompt: str, length: int = 120, temperature: float = 0.8, every: int = 1, seed: int = 0):
         super().__init__()
+        from utils.generation import check_sampling_args
+
+        check_int(every, "every")
+        check_sampling_args(2, length=length, temperature=temperature, seed=seed)  # no top_k: any vocabulary
         self.prompt, self.length, self.temperature, self.every, self.seed = prompt, length, temperature, every, seed
         self._generator = None
 
@@ -113,8 +91,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, minutes: float):
         super().__init__()
-        if not minutes > 0:
-            raise ValueError(f"minutes must be > 0, got {minutes!r}")
+        check_number(minutes, "minutes", above=0, at_most=7 * 24 * 60)
         self.seconds = minutes * 60.0
         self.started: float | None = None
 
@@ -138,8 +115,10 @@ def compile_char_model(model: keras.Model, learning_rate: float, total_steps: in
         jit_compile: compile the train step with XLA; measure before choosing
             (benchmarks/training_throughput.py): it depends on the model, batch and machine.
     """
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    check_number(learning_rate, "learning_rate", above=0, at_most=10)
+    check_int(total_steps, "total_steps")
+    check_int(warmup_steps, "warmup_steps", minimum=0)
+    check_number(clipnorm, "clipnorm", above=0)
     if total_steps <= warmup_steps:
         raise ValueError(f"total_steps={total_steps} must exceed warmup_steps={warmup_steps}")
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -172,17 +151,19 @@ def standard_callbacks(work_dir: str | os.PathLike, *, total_epochs: int, patien
                        sample_prompt: str | None = None, sample_every: int = 1) -> list[keras.callbacks.Callback]:
     """The course's callbacks: resume after interruption, keep the best model, stop early, log, sample.
 
-    Writes ``work_dir/backup`` (``BackupAndRestore``'s state, deleted when training finishes)
-    and ``work_dir/best.keras`` (the best model by validation loss).
+    Writes ``work_dir/backup`` (the resumable backup, deleted when training finishes) and
+    ``work_dir/best.keras`` (the best model by validation loss). One run at a time may train in
+    ``work_dir``; a backup of another model there is refused with a message.
     """
+    check_int(total_epochs, "total_epochs")
+    check_int(patience, "patience", minimum=0)
+    check_int(sample_every, "sample_every")
     work_dir = Path(work_dir)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(work_dir / "backup")),
-        keras.callbacks.TerminateOnNaN(),
-        AtomicBestCheckpoint(work_dir / "best.keras"),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        EpochLog(total_epochs),
-    ]
+    best = AtomicBestCheckpoint(work_dir / "best.keras")
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    callbacks = [keras.callbacks.TerminateOnNaN(), best, early, EpochLog(total_epochs)]
     if sample_prompt:
         callbacks.append(SampleEachEpoch(sample_prompt, every=sample_every))
+    # Last: at the end of an epoch it saves what the callbacks before it have just updated.
+    callbacks.append(ResumableBackup(work_dir / "backup", track=[best, early], lock_folder=work_dir))
     return callbacks
