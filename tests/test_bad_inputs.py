@@ -55,6 +55,9 @@ def cases(folder: Path, model):
          r"prompt has 1 character\(s\) outside the vocabulary: '!'"),
         ("ids out of range", lambda: VOCAB.decode([999]), ValueError, r"ids must lie in \[0, "),
         ("empty vocabulary", lambda: data.Vocabulary([]), ValueError, r"chars is empty"),
+        ("encode chunk 0", lambda: VOCAB.encode(TEXT, chunk_chars=0), ValueError, r"chunk_chars must be an int >= 1"),
+        ("refeeding window 0", lambda: generation.generate_by_refeeding(model, "ROMEO", 3, window=0), ValueError,
+         r"window must be an int >= 1"),
         # splits and windows
         ("val_fraction 0", lambda: data.train_val_split(ids, 0.0), ValueError, r"val_fraction must be in \(0, 1\)"),
         ("seq_len 0", lambda: data.window_dataset(ids, 0, 4), ValueError, r"seq_len must be a positive int"),

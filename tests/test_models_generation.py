@@ -300,3 +300,21 @@ def test_time_budget_stops_training(tmp_path):
     assert len(history.history["loss"]) < 1000  # stopped by the 1.2-second budget
     with pytest.raises(ValueError, match=r"minutes must be a finite number in \(0, "):
         training.TimeBudget(0)
+
+
+def test_no_accepted_sampling_argument_yields_an_id_outside_the_vocabulary():
+    """At the extremes of every accepted range, with logits far larger than a trained model's, sampling
+    stays finite and inside the vocabulary (a temperature of 1e-38 used to overflow to NaN logits)."""
+    from utils.generation import MAX_TEMPERATURE, MIN_TEMPERATURE
+
+    model = models.build_char_model(VOCAB, models.CharModelConfig(embedding_dim=8, units=8))
+    model(np.zeros((1, 2), "int32"))
+    kernel, bias = model.head.get_weights()
+    model.head.set_weights([kernel * 1e4, bias])  # logits in the thousands
+    generator = generation.TextGenerator(model)
+    allowed = set(VOCAB.chars)
+    for kwargs in ({"temperature": MIN_TEMPERATURE}, {"temperature": MAX_TEMPERATURE},
+                   {"temperature": MIN_TEMPERATURE, "top_k": 1}, {"temperature": MIN_TEMPERATURE, "top_p": 1e-9},
+                   {"temperature": MAX_TEMPERATURE, "top_k": VOCAB.size - 1}, {"greedy": True}):
+        for text in generator.generate("ROMEO", 40, num_streams=3, seed=2**31 - 1, **kwargs):
+            assert len(text) == 40 and set(text) <= allowed, kwargs

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from utils.checks import check_int
+
 OOV_TOKEN = "[UNK]"
 
 
@@ -235,6 +237,7 @@ class Vocabulary:
         if unknown:
             shown = ", ".join(repr(c) for c in unknown[:10])
             raise ValueError(f"{argument} has {len(unknown)} character(s) outside the vocabulary: {shown}")
+        check_int(chunk_chars, "chunk_chars")
         dtype = np.dtype(dtype)
         if dtype.kind not in "iu" or np.iinfo(dtype).max < self.size - 1:
             raise ValueError(f"dtype={dtype} cannot hold ids up to {self.size - 1}; use an integer dtype at least that wide")
@@ -266,6 +269,7 @@ class Vocabulary:
         """
         import tensorflow as tf
 
+        check_int(chunk_chars, "chunk_chars")
         if self.size > 256:
             raise ValueError(f"encode_to_variable stores uint8 ids: the vocabulary has {self.size} ids (max 256)")
         if not isinstance(text, str) or self.unknown_chars(text):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from utils.checks import check_int
+
 NO_TOP_K = 0  # top_k value meaning "no top-k filtering"
 # Bounds that keep every accepted request finite and in memory: the generated ids of all streams are
 # held at once (length x streams int32), and logits / temperature must stay finite in float32.
@@ -220,7 +222,8 @@ def generate_by_refeeding(model, prompt: str, length: int, *, window: int = 40, 
     Each character costs a full forward pass over the window (O(window)) plus ``predict``'s
     per-call overhead. Kept as the reference the fast generator is measured against.
     """
-    check_sampling_args(model.vocabulary.size, length=length, temperature=temperature)
+    check_sampling_args(model.vocabulary.size, length=length, temperature=temperature, seed=seed)
+    check_int(window, "window")
     rng = np.random.default_rng(seed)
     ids = list(model.vocabulary.encode(prompt, argument="prompt"))
     for _ in range(length):
