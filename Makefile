@@ -11,7 +11,7 @@ export PYTHONUNBUFFERED = 1
 # apt-get needs root; elsewhere (a laptop) the site test asks sudo for it.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: venv run test unit nbval lint lab refresh sources clean test-latest site site-test student
+.PHONY: venv run test unit nbval lint lab refresh sources clean test-latest site site-test student new-notebook
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,11 @@ run: venv
 ## make test: ruff, unit tests and nbval on every notebook (fast mode), then the site in a real browser
 test: venv lint unit nbval site-test
 
+## make lint: ruff on the code and the notebooks, and no volatile metadata or machine path in a notebook
+## (the same checks as .pre-commit-config.yaml)
 lint: venv
-	$(PY) -m ruff check $(wildcard utils tests tools benchmarks)
+	$(PY) -m ruff check $(wildcard utils tests tools benchmarks notebooks)
+	$(PY) tools/clean_notebooks.py --check notebooks/*.ipynb
 
 unit: venv
 	RNN_FAST=1 $(PY) -m pytest tests --ignore=tests/site
@@ -63,11 +66,18 @@ student: venv
 lab: venv
 	$(VENV)/bin/jupyter lab notebooks/
 
-## make refresh: re-execute the notebooks in place in full mode (maintainers: regenerates committed outputs)
+## make refresh [NOTEBOOKS=notebooks/NN_x.ipynb ...]: re-execute notebooks in place in full mode (maintainers:
+## regenerates committed outputs; all notebooks by default), record both modes' run times, regenerate the syllabus
+NOTEBOOKS ?=
 refresh: venv
-	RNN_FAST=0 $(PY) tools/run_notebooks.py --out $(BUILD) --inplace
-	RNN_FAST=1 $(PY) tools/run_notebooks.py --out $(BUILD)/fast --record-time
+	RNN_FAST=0 $(PY) tools/run_notebooks.py --out $(BUILD) --inplace $(NOTEBOOKS)
+	RNN_FAST=1 $(PY) tools/run_notebooks.py --out $(BUILD)/fast --record-time $(NOTEBOOKS)
 	$(PY) tools/syllabus.py --write
+
+## make new-notebook NAME=08_my_topic: a new notebook in the course's shape, executed, in the syllabus and on the site
+new-notebook: venv
+	@test -n "$(NAME)" || { echo "usage: make new-notebook NAME=08_my_topic"; exit 2; }
+	$(PY) tools/new_notebook.py $(NAME)
 
 ## make sources: refresh only the displayed utils code (show_source cells) after a utils change, no re-run
 sources: venv

@@ -58,3 +58,47 @@ def test_only_utils_config_reads_the_mode_switch():
     readers = [str(p.relative_to(REPO)) for folder in ("utils", "tools", "benchmarks") for p in (REPO / folder).rglob("*.py")
                if p.name != "config.py" and re.search(r"environ(\.get)?[\[(]\s*[\"']RNN_FAST", p.read_text(encoding="utf-8"))]
     assert not readers, f"read the mode through utils.config (is_fast_mode, mode_name): {readers}"
+
+
+def test_new_notebook_passes_the_course_checks_as_created(tmp_path):
+    """make new-notebook: the notebook it writes has the house shape, a clean full-mode run, deterministic
+    checked cells, a syllabus row, no lint or hygiene finding, and passes nbval in fast mode."""
+    import os
+
+    import test_determinism_security
+    import test_notebooks
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    readme = tmp_path / "README.md"
+    shutil.copy(REPO / "README.md", readme)
+    env = {k: v for k, v in os.environ.items() if k != "RNN_FAST"}
+    subprocess.run([sys.executable, str(REPO / "tools" / "new_notebook.py"), "08_my_topic", "--notebooks", str(notebooks),
+                    "--readme", str(readme)], check=True, capture_output=True, text=True, env=env, timeout=600)
+    path = notebooks / "08_my_topic.ipynb"
+    test_notebooks.test_file_name_is_numbered_snake_case(path)
+    test_notebooks.test_house_structure(path)
+    test_notebooks.test_committed_outputs_are_a_clean_full_run(path)
+    test_determinism_security.test_checked_cells_print_deterministic_facts(path)
+    run_minutes = nbformat.read(path, as_version=4).metadata["course"]["run_minutes"]
+    assert set(run_minutes) == {"full", "fast"}
+    assert "| [08 · My topic](notebooks/08_my_topic.ipynb) | count the parameters" in readme.read_text(encoding="utf-8")
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--stdin-filename", f"notebooks/{path.name}"],
+                          input=path.read_text(encoding="utf-8"), capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert lint.returncode == 0, lint.stdout + lint.stderr  # as `make lint` sees it once it is in notebooks/
+    hygiene = subprocess.run([sys.executable, str(REPO / "tools" / "clean_notebooks.py"), "--check", str(path)],
+                             capture_output=True, text=True, timeout=120)
+    assert hygiene.returncode == 0, hygiene.stderr
+    nbval = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", str(path)],
+                           capture_output=True, text=True, cwd=tmp_path, env={**env, "RNN_FAST": "1"}, timeout=600)
+    assert nbval.returncode == 0 and " passed" in nbval.stdout, nbval.stdout[-2000:]
+
+
+def test_new_notebook_refuses_a_bad_or_taken_name(tmp_path):
+    (tmp_path / "03_taken.ipynb").write_text("{}", encoding="utf-8")
+    for name, message in (("8_topic", "must be NN_snake_case"), ("08_My_Topic", "must be NN_snake_case"),
+                          ("03_other", "number 03 is taken by 03_taken.ipynb")):
+        result = subprocess.run([sys.executable, str(REPO / "tools" / "new_notebook.py"), name, "--notebooks", str(tmp_path)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["03_taken.ipynb"]

@@ -37,7 +37,7 @@ def execute(path: Path, timeout_s: int) -> tuple[nbformat.NotebookNode, str, flo
     started = time.perf_counter()
     status = "ok"
     with tempfile.TemporaryDirectory(prefix="nbrun-") as workdir:
-        client = NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
+        client = NotebookClient(notebook, timeout=timeout_s, kernel_name="python3", record_timing=False,
                                 resources={"metadata": {"path": workdir}})
         try:
             client.execute()
