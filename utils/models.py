@@ -120,8 +120,9 @@ class TransformerLanguageModel(keras.Model):
 
     Same contract as ``CharLanguageModel``: ids ``(batch, time)`` -> logits ``(batch, time, vocab)``,
     the vocabulary in its config, one ``.keras`` file that loads with ``safe_mode=True``. Unlike the
-    LSTM it has no state to carry: it sees at most ``context`` characters, and generating a
-    character re-reads the window (Keras's ``MultiHeadAttention`` keeps no key/value cache).
+    LSTM it has no state to carry: it sees at most ``context`` characters. Generating a character
+    re-reads the window (``generation.WindowedTextGenerator``) or, with the key/value cache of
+    ``kv_cache.CachedTextGenerator``, computes only the new position.
     """
 
     def __init__(self, chars, context: int = 128, dim: int = 128, num_heads: int = 4, num_layers: int = 4,
