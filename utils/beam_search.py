@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils.checks import check_int
-from utils.generation import MAX_LENGTH, MAX_STREAMS
+from utils.generation import MAX_LENGTH, MAX_STREAMS, compiled_prompt_reader
 
 MAX_BEAM_WIDTH = 256
 
@@ -52,6 +52,7 @@ class BeamSearch:
         self.model = model
         self.vocabulary = model.vocabulary
         self._loop = tf.function(self._search_loop, reduce_retracing=True)
+        self._read_prompts = compiled_prompt_reader(model)
 
     def _search_loop(self, logits, states, length, beam_width):
         """logits (batch, vocab) and states after each prompt -> (sequences (batch, beams, length), scores)."""
@@ -113,7 +114,7 @@ class BeamSearch:
         order, last_logits, states = [], [], []
         for size in sorted({len(ids) for ids in encoded}):  # prompts of one length are read together
             members = [i for i, ids in enumerate(encoded) if len(ids) == size]
-            logits, member_states = self.model(np.stack([encoded[i] for i in members]), return_state=True)
+            logits, member_states = self._read_prompts(np.stack([encoded[i] for i in members]).astype(np.int32))
             order += members
             last_logits.append(logits[:, -1])
             states.append(member_states)
