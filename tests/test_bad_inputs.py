@@ -232,3 +232,20 @@ def test_cli_bad_model_files(files, model_name, message):
     result = subprocess.run([sys.executable, "-m", "utils.generate", "--model", str(folder / model_name), "--prompt", "R"],
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 2 and message in result.stderr and "--model" in result.stderr
+
+
+@pytest.mark.parametrize("name, message", [("nope.txt", "--prompt-file='.*nope.txt': no such file"),
+                                           ("empty.txt", "--prompt-file=.* is empty"),
+                                           ("latin1.txt", "--prompt-file=.* is not UTF-8 text"),
+                                           (None, "one of the arguments --prompt --prompt-file is required")])
+def test_cli_bad_prompt_files(files, name, message, capsys):
+    from utils import generate
+
+    folder, _ = files
+    before = snapshot(folder)
+    prompt = ["--prompt-file", str(folder / name)] if name else []
+    with pytest.raises(SystemExit) as info:
+        generate.main(["--model", str(folder / "model.keras"), *prompt])
+    stderr = capsys.readouterr().err
+    assert info.value.code == 2 and re.search(message, stderr), stderr[-400:]
+    assert snapshot(folder) == before

@@ -1,10 +1,11 @@
 """Command-line sampler for a saved character model.
 
-    python -m utils.generate --model PATH --prompt TEXT --length N --temperature T \
+    python -m utils.generate --model PATH (--prompt TEXT | --prompt-file FILE) --length N --temperature T \
         [--top-k K | --top-p P] [--greedy] [--streams S] [--seed S]
 
-Prints the prompt followed by the generated text. Bad arguments exit with status 2 and a
-message naming the argument; the model file is only read, never changed.
+Prints the prompt followed by the generated text (with --prompt-file, a UTF-8 file of any length,
+only the generated text). Bad arguments exit with status 2 and a message naming the argument; the
+model file and the prompt file are only read, never changed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ OPTION_NAMES = {"length": "--length", "temperature": "--temperature", "seed": "-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m utils.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="a .keras file saved from a CharLanguageModel")
-    parser.add_argument("--prompt", required=True, help="text to continue; its characters must be in the vocabulary")
+    prompt = parser.add_mutually_exclusive_group(required=True)
+    prompt.add_argument("--prompt", help="text to continue; its characters must be in the vocabulary")
+    prompt.add_argument("--prompt-file", help="a UTF-8 text file to continue (read in one compiled pass)")
     parser.add_argument("--length", type=int, default=500, help="characters to generate (0 to 1,000,000)")
     parser.add_argument("--temperature", type=float, default=0.8, help="0.001 to 1000; lower is more conservative")
     choice = parser.add_mutually_exclusive_group()
@@ -47,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
                             top_p=args.top_p, num_streams=args.streams, seed=args.seed)
 
     try:
+        if args.prompt_file is not None:
+            from utils.data import read_text_file
+
+            args.prompt = read_text_file(args.prompt_file, "--prompt-file")
         checked(MAX_VOCABULARY)  # every bound that does not depend on the model, before the model is read
         model = load_char_model(args.model)
         checked(model.vocabulary.size)  # and top-k's upper bound, which does
@@ -57,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(re.sub(r"\b(length|temperature|seed|num_streams|top_k|top_p)\b",
                             lambda m: OPTION_NAMES[m.group(1)], str(err)).replace("model path=", "--model "))
     for text in texts:
-        print(args.prompt + text)
+        print(text if args.prompt_file is not None else args.prompt + text)
         if len(texts) > 1:
             print("-" * 40)
     return 0
