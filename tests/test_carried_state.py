@@ -93,3 +93,9 @@ def test_fit_with_carried_state_learns_and_validation_leaves_the_training_state_
     # the wrapped model shares the trained weights and generates as any CharLanguageModel
     assert wrapper.language_model is model
     assert len(generation.TextGenerator(model).generate("ROMEO", 20, greedy=True)[0]) == 20
+
+
+def test_a_batch_of_another_size_is_a_clear_error():
+    wrapper = carried_state.CarriedStateModel(_model(), batch_size=4)
+    with pytest.raises(ValueError, match=r"ids has 2 rows; this CarriedStateModel carries the state of batch_size=4"):
+        wrapper(np.zeros((2, 5), "int32"))

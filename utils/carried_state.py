@@ -76,6 +76,11 @@ class CarriedStateModel(keras.Model):
 
     def call(self, ids, training: bool = False):
         """ids (batch_size, time) -> logits; the state after the last character is kept for the next call."""
+        rows = ids.shape[0]
+        if rows is not None and rows != self.batch_size:
+            raise ValueError(f"ids has {rows} rows; this CarriedStateModel carries the state of batch_size="
+                             f"{self.batch_size} streams: build every dataset with stream_dataset(..., batch_size="
+                             f"{self.batch_size})")
         states = [[keras.ops.convert_to_tensor(v) for v in layer] for layer in self.carried]
         logits, new_states = self.language_model(ids, states=states, return_state=True, training=training)
         for layer, layer_states in zip(self.carried, new_states, strict=True):

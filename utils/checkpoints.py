@@ -169,20 +169,26 @@ class FolderLock:
         self._fd: int | None = None
 
     def acquire(self) -> FolderLock:
-        """Take the folder, or raise ``FolderInUseError`` naming the folder and the process holding it."""
+        """Take the folder, or raise ``FolderInUseError`` naming the folder and the process holding it.
+
+        Asserted again on every call: a record lock belongs to the process, and closing any other
+        descriptor of the lock file in this process (another ``FolderLock`` on the same folder) drops it.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
-        if self._fd is not None or fcntl is None:
+        if fcntl is None:
             return self
-        fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._fd if self._fd is not None else os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip() or "unknown"
             os.close(fd)
+            self._fd = None
             raise FolderInUseError(
                 f"folder={str(self.folder)!r} is in use by another training run (process {holder}). Wait for it "
-                "to finish or stop it, or train in another folder (another work_dir or artifacts_dir name); "
-                "a killed run releases its folder by itself."
+                "to finish or stop it (a notebook kernel holds it until its training finishes or the kernel "
+                "restarts), or train in another folder (another work_dir or artifacts_dir name); a killed run "
+                "releases its folder by itself."
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
@@ -267,6 +273,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             _tracked_attributes(callback)
         self.lock = FolderLock(self.folder.parent if lock_folder is None else lock_folder)
         self._restore: dict | None = None
+        self._best_weights: list[np.ndarray] | None = None
 
     def _refuse(self, why: str) -> ValueError:
         return ValueError(f"backup_dir={str(self.folder)!r} {why}. To start fresh, delete that folder "
@@ -277,7 +284,14 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         remove_leaked_temporaries(self.lock.folder)
         remove_leaked_temporaries(self.folder)
         self._restore = None
+        self.model._initial_epoch = None  # Keras never clears it: a finished resume must not shift a later fit
         self._load_model()
+        if self._restore is not None:
+            # Restored now, for a resume with no epoch left to run (killed after the last save), and again at
+            # the first epoch: a tracked callback listed after this one resets itself in its on_train_begin.
+            self._restore_tracked()
+            if self._restore.get("stopped"):  # early stopping had ended the run: run no further epoch
+                self.model._initial_epoch = max(self._restore["epoch"], self.params.get("epochs", 0))
 
     def _load_model(self):
         if not self.model.built:
@@ -290,6 +304,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                 raise self._refuse(f"holds a backup written by keras.callbacks.BackupAndRestore ({legacy[0]}), "
                                    "which may be truncated and carries no model fingerprint")
             self._remove_unreferenced(keep=set())  # files of a first epoch whose commit never happened
+            self._best_weights = None
             return
         try:
             state = json.loads(state_path.read_text(encoding="utf-8"))
@@ -301,29 +316,35 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             raise self._refuse(f"holds the backup of a different model ({state['model']}, fingerprint "
                                f"{state['fingerprint']}) than the one being trained ({_describe(self.model)}, "
                                f"fingerprint {model_fingerprint(self.model)})")
-        if len(state["callbacks"]) != len(self.track):
-            raise self._refuse(f"tracked {len(state['callbacks'])} callback(s); this run tracks {len(self.track)}")
+        tracked = [type(callback).__name__ for callback in self.track]
+        if state.get("tracked") != tracked:
+            raise self._refuse(f"tracked the callbacks {state.get('tracked')}; this run tracks {tracked}")
+        missing = [name for name in (state["weights"], state["best_weights"]) if name and not (self.folder / name).is_file()]
+        if missing:
+            raise self._refuse(f"has a {STATE_FILE} that names {missing[0]}, which is missing")
         self._remove_unreferenced(keep={state["weights"], state["best_weights"]})
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(self.folder / state["weights"])
         self.model._initial_epoch = state["epoch"]  # what BackupAndRestore sets: fit resumes at this epoch
+        self._best_weights = None
+        if state["best_weights"]:
+            with np.load(self.folder / state["best_weights"], allow_pickle=False) as arrays:
+                self._best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
         self._restore = state
 
     def on_epoch_begin(self, epoch, logs=None):
-        # Restored here, not in on_train_begin: EarlyStopping resets its own state in on_train_begin.
-        if self._restore is None:
-            return
-        best_weights = None
-        if self._restore["best_weights"]:
-            with np.load(self.folder / self._restore["best_weights"], allow_pickle=False) as arrays:
-                best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+        self._current_epoch = epoch  # what a save within this epoch records (Keras updates it only at epoch end)
+        if self._restore is not None:
+            self._restore_tracked()
+            self._restore = None
+
+    def _restore_tracked(self) -> None:
         for callback, saved in zip(self.track, self._restore["callbacks"], strict=True):
             for name in _tracked_attributes(callback):
                 setattr(callback, name, saved[name])
             if isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights:
-                callback.best_weights = best_weights
-        self._restore = None
+                callback.best_weights = self._best_weights
 
     def _save_model(self):
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -340,6 +361,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             "format": STATE_FORMAT, "epoch": self._current_epoch, "batch": self._last_batch_seen,
             "weights": weights_path.name, "best_weights": best_weights_name,
             "fingerprint": model_fingerprint(self.model), "model": _describe(self.model),
+            "stopped": bool(self.model.stop_training), "tracked": [type(callback).__name__ for callback in self.track],
             "callbacks": [{name: _number(getattr(callback, name)) for name in _tracked_attributes(callback)}
                           for callback in self.track],
         }
@@ -369,5 +391,10 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                     candidate.unlink(missing_ok=True)
 
     def on_train_end(self, logs=None):
-        super().on_train_end(logs)  # training finished: the backup is no longer needed
+        # Training finished: the backup is no longer needed. The commit record goes first, so a kill
+        # during the deletion leaves files without a record (removed at the next start), never a
+        # record that names deleted files.
+        (self.folder / STATE_FILE).unlink(missing_ok=True)
+        super().on_train_end(logs)
+        self.model._initial_epoch = None
         self.lock.release()
