@@ -106,6 +106,17 @@ def test_a_backup_naming_a_missing_file_or_other_callbacks_is_refused(tmp_path):
         _model().fit(data.window_dataset(TRAIN, 10, 8), epochs=1, verbose=0, callbacks=[other])
 
 
+def test_a_backup_of_another_model_is_refused_with_a_way_out(tmp_path):
+    with pytest.raises(RuntimeError):
+        _fit(_model(units=8), tmp_path, 4, Crash(at_epoch=2))
+    with pytest.raises(ValueError, match=r"backup_dir=.* holds the backup of a different model \(CharLanguageModel with "
+                                         r"[\d,]+ parameters, fingerprint \w+\) than the one being trained .*"
+                                         r"To start fresh, delete that folder"):
+        _fit(_model(units=16), tmp_path, 4)
+    assert (tmp_path / "backup" / "state.json").is_file(), "the refused run must not touch the backup"
+    assert len(_fit(_model(units=8), tmp_path, 4).history["loss"]) == 2  # the right model still resumes
+
+
 def test_a_legacy_keras_backup_is_refused(tmp_path):
     (tmp_path / "backup").mkdir()
     (tmp_path / "backup" / "latest.weights.h5").write_bytes(b"\x89HDF" + b"\0" * 92)  # truncated, as a kill leaves it

@@ -193,16 +193,6 @@ def test_the_best_model_and_the_patience_survive_a_kill(tmp_path):
     assert resumed["final_is_best"], "early stopping did not restore the best weights after the resume"
 
 
-def test_a_backup_of_another_model_is_refused_with_a_way_out(tmp_path):
-    victim = finish(start(tmp_path, KILL_AT="epoch-begin:3"))
-    assert victim["returncode"] == -signal.SIGKILL
-    other = finish(start(tmp_path, UNITS=32))
-    assert other["returncode"] == 3
-    assert "REFUSED ValueError backup_dir=" in other["out"] and "holds the backup of a different model" in other["out"]
-    assert "To start fresh, delete that folder" in other["out"]
-    assert (tmp_path / "backup" / "state.json").is_file(), "the refused run must not touch the backup"
-
-
 SAVE_SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})

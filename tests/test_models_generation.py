@@ -264,7 +264,10 @@ def run_cli(*args):
                           cwd=Path(__file__).resolve().parents[1], timeout=300)
 
 
-def test_cli_generates_and_rejects_bad_arguments_without_touching_the_model(saved_model):
+def test_cli_generates_and_rejects_bad_arguments_without_touching_the_model(saved_model, capsys):
+    """One real program run; the refusals through main() in this process (an interpreter start costs ~7 s each)."""
+    from utils import generate
+
     before = hashlib.sha256(saved_model.read_bytes()).hexdigest()
     ok = run_cli("--model", str(saved_model), "--prompt", "ROMEO:", "--length", "20", "--seed", "1")
     assert ok.returncode == 0, ok.stderr
@@ -277,11 +280,14 @@ def test_cli_generates_and_rejects_bad_arguments_without_touching_the_model(save
         (["--prompt", "ROMEO~"], "prompt has 1 character(s) outside the vocabulary"),
     ]
     for extra, message in cases:
-        args = ["--model", str(saved_model), "--prompt", "ROMEO:", *extra]
-        result = run_cli(*args)
-        assert result.returncode == 2 and message in result.stderr, (extra, result.stderr[-500:])
-    missing = run_cli("--model", str(saved_model.parent / "nope.keras"), "--prompt", "R")
-    assert missing.returncode == 2 and "--model" in missing.stderr and "no such file" in missing.stderr
+        with pytest.raises(SystemExit) as info:
+            generate.main(["--model", str(saved_model), "--prompt", "ROMEO:", *extra])
+        stderr = capsys.readouterr().err
+        assert info.value.code == 2 and message in stderr, (extra, stderr[-500:])
+    with pytest.raises(SystemExit):
+        generate.main(["--model", str(saved_model.parent / "nope.keras"), "--prompt", "R"])
+    stderr = capsys.readouterr().err
+    assert "--model" in stderr and "no such file" in stderr
     assert hashlib.sha256(saved_model.read_bytes()).hexdigest() == before
 
 
