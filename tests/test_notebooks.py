@@ -75,3 +75,12 @@ def test_displayed_source_matches_the_code(path):
         assert inspect.getsource(obj).rstrip() in displayed, f"{match.group(1)}: re-run the notebook (make refresh)"
         shown += 1
     assert shown or "show_source" not in "".join(c.source for c in notebook.cells)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_markdown_has_no_control_characters(path):
+    """A backslash eaten by a Python string ("\\approx" written as "\approx") leaves BEL and friends in the maths."""
+    notebook = nbformat.read(path, as_version=4)
+    found = [(i, repr(m.group(0))) for i, cell in enumerate(notebook.cells) if cell.cell_type == "markdown"
+             for m in re.finditer(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", cell.source)]
+    assert not found, f"control characters in markdown (cell, char): {found}"
