@@ -1,18 +1,15 @@
 """The key/value cache (utils.kv_cache): the same text as re-reading the window, and a clear error past the context."""
 
-import keras
 import numpy as np
 import pytest
+from test_attention import TEXT
+from test_attention import _tiny_transformer as _tiny_transformer_of_context
 
 from utils import data, generation, kv_cache, models
 
-TEXT = "to be or not to be, that is the question. "
-
 
 def _tiny_transformer(context=16):
-    keras.utils.set_random_seed(5)
-    return models.build_transformer_model(data.Vocabulary.from_text(TEXT), context=context, dim=16, num_heads=2,
-                                          num_layers=2)
+    return _tiny_transformer_of_context(context)
 
 
 def test_one_cached_step_equals_the_full_forward_pass():
