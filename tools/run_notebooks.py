@@ -5,7 +5,9 @@ Writes, under --out: the executed ``.ipynb``, a static ``.html`` page per notebo
 status and wall time. ``--inplace`` also writes the executed notebooks back to
 ``notebooks/`` (``make refresh``, for maintainers regenerating committed outputs);
 both it and ``--record-time`` store the run's wall time in the notebook's metadata,
-from which tools/syllabus.py builds the README's syllabus table.
+from which tools/syllabus.py builds the README's syllabus table. ``--inplace`` runs in full
+mode only and records a digest of every code cell it executed (tools/code_digest.py), so that
+a test can tell when a committed output no longer comes from the code above it.
 
 Usage: python tools/run_notebooks.py [--out build] [--inplace] [NOTEBOOK ...]
 """
@@ -29,6 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from utils.config import FAST_ENV_VAR, mode_name  # noqa: E402  (the one parser of RNN_FAST)
+
+sys.path.insert(0, str(REPO / "tools"))
+import code_digest  # noqa: E402
 
 
 def execute(path: Path, timeout_s: int) -> tuple[nbformat.NotebookNode, str, float]:
@@ -80,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = parser.parse_args(argv)
     mode_name()  # a value of RNN_FAST that utils.config does not understand stops the run here, not in a kernel
+    if args.inplace and mode_name() == "fast":
+        parser.error(f"--inplace writes the committed outputs, which come from full mode: unset {FAST_ENV_VAR} "
+                     f"(or set {FAST_ENV_VAR}=0)")
 
     paths = args.notebooks or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not paths:
@@ -98,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             mode = mode_name()
             source = notebook if args.inplace else nbformat.read(path, as_version=4)
             source.metadata.setdefault("course", {}).setdefault("run_minutes", {})[mode] = round(seconds / 60, 1)
+            if args.inplace:
+                code_digest.record(source)  # these outputs come from exactly this code
             nbformat.write(source, path)  # --record-time alone leaves the committed outputs untouched
         rows.append({"notebook": path.name, "title": title_of(notebook, path.stem),
                      "status": status, "minutes": seconds / 60})
