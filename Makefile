@@ -8,15 +8,17 @@ BUILD  ?= build
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED = 1
 
-# apt-get needs root; elsewhere (a laptop) the site test asks sudo for it.
-SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# apt-get needs root: CI runs as root, or has password-less sudo (only CI installs anything system-wide).
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+# The kernel the notebooks name in their metadata, registered by `make lab` for this environment.
+KERNEL := rnn-course
 
-.PHONY: venv run test unit nbval lint lab refresh sources clean test-latest site site-test student new-notebook
+.PHONY: venv run test unit nbval lint lab refresh sources clean test-latest site site-test student new-notebook lock links
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -42,29 +44,39 @@ nbval: venv
 	@ls notebooks/*.ipynb >/dev/null 2>&1 || { echo "no notebooks found in notebooks/"; exit 1; }
 	# A fresh, empty artifacts folder: no notebook can lean on files another one left behind.
 	RNN_FAST=1 RNN_ARTIFACTS_DIR=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 \
+		--nbval-kernel-name python3 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
 ## make site: the course website from the committed (full-mode) notebooks -> build/site/index.html, works offline
 site: venv
 	$(PY) tools/build_site.py --out $(BUILD)/site
 
-## make site-test: build the site and walk it in headless Chromium (installs Debian's chromium and
-## chromium-driver when they are missing); screenshots in build/screenshots/
+## make site-test: build the site and walk it in headless Chromium; screenshots in build/screenshots/. On a learner's
+## machine it needs no root: without chromium and chromedriver it says so and skips. In CI (CI=true) they are
+## installed when missing (Debian packages), and their absence is a failure.
 site-test: venv
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		echo "installing chromium and chromium-driver (Debian packages) for the browser test"; \
+		if [ "$${CI:-}" != true ]; then \
+			echo "make site-test: skipped, chromium and chromedriver are not installed (Debian/Ubuntu:"; \
+			echo "  sudo apt-get install chromium chromium-driver; then run make site-test again)"; \
+			exit 0; \
+		fi; \
+		echo "CI: installing chromium and chromium-driver (Debian packages) for the browser test"; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
-	fi
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver \
+			|| { echo "CI: the browser test needs chromium and chromedriver, and they could not be installed"; exit 1; }; \
+	fi; \
 	$(PY) -m pytest -p no:cacheprovider tests/site
 
 ## make student: exercises without solutions (and without outputs) for students -> build/student/
 student: venv
 	$(PY) tools/export_student.py --out $(BUILD)/student
 
-## make lab: open JupyterLab on notebooks/
+## make lab: register this environment as the Jupyter kernel the notebooks name ("Python 3 (RNN course)", also
+## seen by a global Jupyter or VS Code), then open JupyterLab on notebooks/ (as root too, e.g. in Docker)
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python 3 (RNN course)"
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 ## make refresh [NOTEBOOKS=notebooks/NN_x.ipynb ...]: re-execute notebooks in place in full mode (maintainers:
 ## regenerates committed outputs; all notebooks by default), record both modes' run times, regenerate the syllabus
@@ -82,6 +94,20 @@ new-notebook: venv
 ## make sources: refresh only the displayed utils code (show_source cells) after a utils change, no re-run
 sources: venv
 	$(PY) tools/refresh_sources.py notebooks/*.ipynb
+
+## make links [REPO=https://github.com/OWNER/NAME]: write the course's address into pyproject.toml (when given) and
+## stamp it into every notebook's set-up cell and Colab/Kaggle/download links and into the README (tools/links.py)
+links: venv
+	$(PY) tools/links.py $(if $(REPO),--repo "$(REPO)")
+
+## make lock: resolve requirements.txt's ranges afresh (newest allowed releases) and pin every package in
+## constraints.txt; then run `make test` before committing the new lock
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -r requirements.txt
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
 
 ## make test-latest: the whole suite against the newest releases allowed by requirements' lower bounds
 ## (not part of CI: run it on a schedule to find an upgrade that breaks a notebook before a learner does)

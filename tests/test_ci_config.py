@@ -24,8 +24,10 @@ def tool(name: str) -> str:
 
 def readme_test_command() -> str:
     """The command the README gives for testing (its "two commands" block)."""
-    block = re.search(r"```bash\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S).group(1)
-    return next(line.split("#")[0].strip() for line in block.splitlines() if line.startswith("make test"))
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    commands = [line.split("#")[0].strip() for block in blocks for line in block.splitlines() if line.startswith("make test")]
+    assert len(commands) == 1, f"the README gives one test command, found {commands}"
+    return commands[0]
 
 
 def run_steps(workflow: dict) -> list[str]:
@@ -88,3 +90,39 @@ def test_pre_commit_hooks_are_make_lints_checks():
     ruff_hook = next(hook for hook in hooks if hook["id"] == "ruff")
     folders = re.search(r"\$\(wildcard ([^)]*)\)", lint_recipe).group(1).split()
     assert ruff_hook["files"] == f"^({'|'.join(folders)})/", "pre-commit's ruff sees the folders make lint checks"
+
+
+def test_the_route_without_make_is_the_makefiles_steps():
+    """The README's Windows commands run what `make venv` and `make lab` run (only the paths differ)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"\*\*Without `make`\*\*.*?```text\n(.*?)```", readme, re.S).group(1)
+    windows = [line.replace(".venv\\Scripts\\python", "$(PY)").replace(".venv\\Scripts\\", "$(VENV)/bin/")
+               for line in block.splitlines()]
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    for step in ("$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt",
+                 "$(PY) -m pip install --quiet --no-deps -e .",
+                 '$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python 3 (RNN course)"'):
+        assert step in makefile, f"the Makefile no longer runs {step!r}: update this test and the README"
+        expected = step.replace(" --quiet", "").replace("$(KERNEL)", "rnn-course")
+        assert expected in windows, f"the README's route without make lacks {expected!r}"
+    assert any(line.startswith("$(VENV)/bin/jupyter lab notebooks") for line in windows)
+
+
+def test_site_test_needs_no_root_and_no_browser_on_a_learners_machine(tmp_path):
+    """Without Chromium and outside CI, `make site-test` says how to get it and skips: no sudo, no apt-get."""
+    import os
+    import shutil
+    import subprocess
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("make", "sh", "id", "test", "[", "echo", "env", "touch", "cat"):
+        found = shutil.which(name)
+        if found:
+            (tools / name).symlink_to(found)
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {"PATH": str(tools)}
+    result = subprocess.run(["make", "-s", "site-test"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped, chromium and chromedriver are not installed" in result.stdout
+    assert "apt-get install chromium" in result.stdout  # how to get them, for the learner to run
+    assert "installing" not in result.stdout.lower()

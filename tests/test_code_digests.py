@@ -70,7 +70,10 @@ def test_run_in_place_records_the_digests_of_what_it_ran(tmp_path, monkeypatch):
     monkeypatch.setenv("RNN_FAST", "0")
     assert run_notebooks.main(["--out", str(tmp_path / "build"), "--inplace", str(path)]) == 0
     ran = nbformat.read(path, as_version=4)
-    assert ran.cells[2].outputs[0]["text"] == "42\n"
+    code = [cell for cell in ran.cells if cell.cell_type == "code"]
+    assert code[0].source.startswith("# Course set-up:"), "make refresh inserts the set-up cell, and runs it"
+    assert "nothing to set up" in code[0].outputs[0]["text"]
+    assert code[2].outputs[0]["text"] == "42\n"
     assert code_digest.recorded(ran) == code_digest.code_digests(ran)
     assert code_digest.changed_cells(ran) == []
 

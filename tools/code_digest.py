@@ -4,19 +4,25 @@
 (``course.code_digests``), one short SHA-256 per code cell of the source it has just executed
 in full mode. ``tests/test_code_digests.py`` recomputes them: a code cell edited since then
 means that the outputs under it no longer come from it, and the notebook must be re-run.
-Markdown is not digested; it may change without a re-run.
+Markdown is not digested; it may change without a re-run. Nor is the course's address in the
+set-up cell (``make links`` writes it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+
+# The set-up cell's address line is written by `make links`, not by the lesson: changing the course's
+# address must not call for re-running every notebook, so the line is digested without its value.
+ADDRESS_LINE = re.compile(r'(?m)^COURSE_REPO = ".*"')
 
 METADATA_KEY = "code_digests"
 
 
 def code_digests(notebook) -> list[str]:
     """One 16-hex-digit SHA-256 prefix per code cell, in order, of the cell's source."""
-    return [hashlib.sha256(cell.source.encode("utf-8")).hexdigest()[:16]
+    return [hashlib.sha256(ADDRESS_LINE.sub('COURSE_REPO = ""', cell.source).encode("utf-8")).hexdigest()[:16]
             for cell in notebook.cells if cell.cell_type == "code"]
 
 

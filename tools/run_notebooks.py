@@ -34,11 +34,18 @@ from utils.config import FAST_ENV_VAR, mode_name  # noqa: E402  (the one parser 
 
 sys.path.insert(0, str(REPO / "tools"))
 import code_digest  # noqa: E402
+import links  # noqa: E402
 
 
-def execute(path: Path, timeout_s: int) -> tuple[nbformat.NotebookNode, str, float]:
-    """Run one notebook top to bottom in a new kernel whose working folder is empty."""
+def execute(path: Path, timeout_s: int, stamp: bool = False) -> tuple[nbformat.NotebookNode, str, float]:
+    """Run one notebook top to bottom in a new kernel whose working folder is empty.
+
+    With ``stamp``, the course set-up cell and links are stamped in first (tools/links.py), so that a
+    notebook re-run in place gets its set-up cell together with that cell's output.
+    """
     notebook = nbformat.read(path, as_version=4)
+    if stamp:
+        links.stamp_notebook(notebook, path.name, links.repo_url())
     started = time.perf_counter()
     status = "ok"
     with tempfile.TemporaryDirectory(prefix="nbrun-") as workdir:
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for path in paths:
         print(f"running {path.name} ...", flush=True)
-        notebook, status, seconds = execute(path, args.timeout)
+        notebook, status, seconds = execute(path, args.timeout, stamp=args.inplace)
         nbformat.write(notebook, args.out / path.name)
         page, _ = exporter.from_notebook_node(notebook)
         (args.out / path.with_suffix(".html").name).write_text(page, encoding="utf-8")

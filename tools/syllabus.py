@@ -58,11 +58,18 @@ def table(notebook_dir: Path = REPO / "notebooks") -> str:
     """The markdown syllabus table."""
     rows = ["| Notebook | You will learn to | Read (min) | Run on CPU, full (min) | Run on CPU, fast (min) |",
             "|---|---|---|---|---|"]
-    for path in sorted(notebook_dir.glob("[0-9][0-9]_*.ipynb")):
-        info = describe(path)
+    infos = [describe(path) for path in sorted(notebook_dir.glob("[0-9][0-9]_*.ipynb"))]
+    for info in infos:
         objectives = "; ".join(o.rstrip(".;") for o in info["objectives"]) or "–"
         rows.append(f"| [{info['title']}](notebooks/{info['file']}) | {objectives} | {_minutes(info['reading'])} "
                     f"| {_minutes(info['full'])} | {_minutes(info['fast'])} |")
+
+    def total(key: str):
+        values = [info[key] for info in infos]
+        return None if not values or None in values else sum(values)
+
+    rows.append(f"| **All {len(infos)} notebooks** (`make run`; `make run FAST=1`) | | {_minutes(total('reading'))} "
+                f"| {_minutes(total('full'))} | {_minutes(total('fast'))} |")
     return "\n".join(rows)
 
 
