@@ -79,11 +79,13 @@ lab: venv
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 ## make refresh [NOTEBOOKS=notebooks/NN_x.ipynb ...]: re-execute notebooks in place in full mode (maintainers:
-## regenerates committed outputs; all notebooks by default), record both modes' run times, regenerate the syllabus
+## regenerates committed outputs; all notebooks by default), record both modes' run times (whole and per cell),
+## stamp "the next cell takes about N min" notes above long cells, regenerate the syllabus
 NOTEBOOKS ?=
 refresh: venv
 	RNN_FAST=0 $(PY) tools/run_notebooks.py --out $(BUILD) --inplace $(NOTEBOOKS)
 	RNN_FAST=1 $(PY) tools/run_notebooks.py --out $(BUILD)/fast --record-time $(NOTEBOOKS)
+	$(PY) tools/cell_times.py --write $(NOTEBOOKS)
 	$(PY) tools/syllabus.py --write
 
 ## make new-notebook NAME=08_my_topic: a new notebook in the course's shape, executed, in the syllabus and on the site

@@ -61,6 +61,7 @@ NAME_SUFFIX = re.compile(r"^-(core|bit|layer|unit|head|gate)s?\b", re.I)
 
 def _strip_markup(text: str) -> str:
     """Remove what may hold numbers without stating a result: code, maths, link targets, HTML."""
+    text = re.sub(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", " ", text, flags=re.S)  # written by a tool
     text = re.sub(r"```.*?```", " ", text, flags=re.S)
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)

@@ -192,7 +192,7 @@ def test_training_with_callbacks_saves_the_best_model_and_logs(tmp_path, capsys)
     best = models.load_char_model(tmp_path / "best.keras", VOCAB)
     assert best.count_params() == model.count_params()
     out = capsys.readouterr().out
-    assert "epoch 3/3" in out and "nats" in out and "bits" in out and "sample: ROMEO:" in out
+    assert "epoch 3/3" in out and "nats" in out and "bits" in out and "sample after epoch 3:\n    | ROMEO:" in out
     assert not (tmp_path / "backup").exists()  # BackupAndRestore cleans up after a finished run
 
 

@@ -37,6 +37,28 @@ import code_digest  # noqa: E402
 import links  # noqa: E402
 
 
+def cell_minutes(notebook: nbformat.NotebookNode) -> list[float]:
+    """Each code cell's run time in minutes (0.1 min steps), from nbclient's timestamps, which it then removes.
+
+    The timestamps would make every re-run a diff of every cell; the minutes feed the "takes about N min"
+    notes above long cells (tools/cell_times.py).
+    """
+    from datetime import datetime
+
+    minutes = []
+    for cell in notebook.cells:
+        execution = cell.get("metadata", {}).pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        try:
+            started = datetime.fromisoformat(execution["iopub.execute_input"].replace("Z", "+00:00"))
+            ended = datetime.fromisoformat(execution["shell.execute_reply"].replace("Z", "+00:00"))
+            minutes.append(round((ended - started).total_seconds() / 60, 1))
+        except (TypeError, KeyError, ValueError):
+            minutes.append(0.0)  # not executed (an earlier cell failed) or no timestamps
+    return minutes
+
+
 def execute(path: Path, timeout_s: int, stamp: bool = False) -> tuple[nbformat.NotebookNode, str, float]:
     """Run one notebook top to bottom in a new kernel whose working folder is empty.
 
@@ -49,12 +71,13 @@ def execute(path: Path, timeout_s: int, stamp: bool = False) -> tuple[nbformat.N
     started = time.perf_counter()
     status = "ok"
     with tempfile.TemporaryDirectory(prefix="nbrun-") as workdir:
-        client = NotebookClient(notebook, timeout=timeout_s, kernel_name="python3", record_timing=False,
+        client = NotebookClient(notebook, timeout=timeout_s, kernel_name="python3", record_timing=True,
                                 resources={"metadata": {"path": workdir}})
         try:
             client.execute()
         except CellExecutionError as err:
             status = "FAILED: " + str(err).strip().splitlines()[-1][:120]
+    notebook.metadata.setdefault("course", {})["last_cell_minutes"] = cell_minutes(notebook)
     return notebook, status, time.perf_counter() - started
 
 
@@ -106,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         print(f"running {path.name} ...", flush=True)
         notebook, status, seconds = execute(path, args.timeout, stamp=args.inplace)
+        per_cell = notebook.metadata["course"].pop("last_cell_minutes")
         nbformat.write(notebook, args.out / path.name)
         page, _ = exporter.from_notebook_node(notebook)
         (args.out / path.with_suffix(".html").name).write_text(page, encoding="utf-8")
@@ -113,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             mode = mode_name()
             source = notebook if args.inplace else nbformat.read(path, as_version=4)
             source.metadata.setdefault("course", {}).setdefault("run_minutes", {})[mode] = round(seconds / 60, 1)
+            source.metadata["course"].setdefault("cell_minutes", {})[mode] = per_cell
             if args.inplace:
                 code_digest.record(source)  # these outputs come from exactly this code
             nbformat.write(source, path)  # --record-time alone leaves the committed outputs untouched

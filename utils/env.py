@@ -75,6 +75,35 @@ _TF_STARTUP_NOISE = re.compile(
 )
 
 
+# Printed by TensorFlow's C++ code at the first int32/half operation on CPUs without AVX-512, after the
+# import (so the capture below cannot catch it), as an "E" (error) line although it only says that a
+# slower kernel is used. In a notebook it shows as a red error box; the kernel's stderr drops it.
+_ONEDNN_NOTICE = re.compile(r"^E0000 [^\n]*oneDNN supports DT_\w+ only on platforms with AVX-512[^\n]*(\n|$)", re.M)
+
+
+def drop_onednn_notice(stream=None) -> bool:
+    """In a Jupyter kernel, filter the oneDNN "E0000 ... AVX-512" notice out of stderr; True if installed.
+
+    The kernel forwards the process's file descriptor 2 into its stderr stream object, which sends what
+    it buffered to the notebook in ``_flush_buffers``; this wraps that method (once) to remove the notice
+    and pass everything else through. (Not ``write``: IPython re-wraps ``write`` at every cell.) Outside
+    a kernel (a terminal, a script) it does nothing: the notice goes to the terminal as TensorFlow wrote it.
+    """
+    stream = sys.stderr if stream is None else stream
+    if (not type(stream).__module__.startswith("ipykernel") or not hasattr(stream, "_flush_buffers")
+            or getattr(stream, "_drops_onednn_notice", False)):
+        return False
+    flush_buffers = stream._flush_buffers
+
+    def filtered_flush_buffers():
+        for parent, data in flush_buffers():
+            yield parent, _ONEDNN_NOTICE.sub("", data)
+
+    stream._flush_buffers = filtered_flush_buffers
+    stream._drops_onednn_notice = True
+    return True
+
+
 def import_tensorflow_quietly():
     """Import TensorFlow with its unconditional C++ start-up messages filtered out.
 
@@ -87,6 +116,7 @@ def import_tensorflow_quietly():
         The ``tensorflow`` module.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    drop_onednn_notice()
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     sys.stderr.flush()

@@ -80,7 +80,9 @@ class SampleEachEpoch(keras.callbacks.Callback):
             self._generator = TextGenerator(self.model)  # one compiled loop for the whole run
         text = self._generator.generate(self.prompt, self.length, temperature=self.temperature,
                                                   seed=self.seed)[0]
-        print("    sample: " + repr(self.prompt + text)[1:-1][:200], flush=True)
+        # Real line breaks (a play's speaker lines read as a play), each line marked as the model's text.
+        lines = (self.prompt + text)[:200].split("\n")
+        print(f"    sample after epoch {epoch + 1}:\n" + "\n".join("    | " + line for line in lines), flush=True)
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -1,0 +1,61 @@
+"""Run-time notes above long cells come from the recorded per-cell times (tools/cell_times.py)."""
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import cell_times  # noqa: E402
+import run_notebooks  # noqa: E402
+
+
+def _notebook(full, fast=None):
+    cells = [nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("a = 1"),
+             nbformat.v4.new_markdown_cell("## Train\n\nTraining."), nbformat.v4.new_code_cell("train()"),
+             nbformat.v4.new_code_cell("more()")]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["course"] = {"cell_minutes": {"full": full, **({"fast": fast} if fast else {})}}
+    return notebook
+
+
+def test_long_cells_get_a_note_written_from_the_recorded_times():
+    notebook = _notebook([0.1, 8.24, 2.0], [0.0, 0.4, 0.1])
+    assert cell_times.stamp(notebook)
+    sources = [cell.source for cell in notebook.cells]
+    assert sources[2].startswith("## Train\n\nTraining.\n\n" + cell_times.START)
+    assert "takes about 8.2 min in full mode (fast mode: about 0.4 min)" in sources[2]
+    assert sources[4].startswith(cell_times.START) and "about 2.0 min" in sources[4]  # a note cell of its own
+    assert sources[5] == "more()" and cell_times.START not in sources[0] + sources[1]
+    assert not cell_times.stamp(notebook), "stamping twice changes nothing"
+
+
+def test_notes_follow_a_re_run():
+    notebook = _notebook([0.1, 8.2, 2.0])
+    cell_times.stamp(notebook)
+    notebook.metadata["course"]["cell_minutes"]["full"] = [0.1, 0.5, 12.0]
+    assert cell_times.stamp(notebook)
+    text = "\n".join(cell.source for cell in notebook.cells)
+    assert "8.2" not in text and "about 12 min in full mode" in text and text.count(cell_times.START) == 1
+    assert notebook.cells[2].source == "## Train\n\nTraining."  # the note removed, the prose intact
+    assert len(notebook.cells) == 6
+
+
+def test_a_notebook_without_a_matching_record_is_left_alone():
+    notebook = _notebook([3.0])  # recorded for other code
+    assert not cell_times.stamp(notebook)
+
+
+def test_committed_notes_match_the_recorded_times():
+    assert cell_times.main(["--check"]) == 0
+
+
+def test_runner_turns_timestamps_into_minutes_and_removes_them():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x"),
+                                               nbformat.v4.new_code_cell("y")])
+    notebook.cells[1].metadata["execution"] = {"iopub.execute_input": "2026-12-02T09:00:00.000000Z",
+                                               "shell.execute_reply": "2026-12-02T09:02:30.000000Z"}
+    assert run_notebooks.cell_minutes(notebook) == [2.5, 0.0]
+    assert all("execution" not in cell.metadata for cell in notebook.cells)
