@@ -47,9 +47,10 @@ nbval: venv
 		--nbval-kernel-name python3 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
-## make site: the course website from the committed (full-mode) notebooks -> build/site/index.html, works offline
+## make site [STUDENT=1]: the course website from the committed (full-mode) notebooks -> build/site/index.html,
+## works offline; STUDENT=1: without the exercises' solutions (nor the instructor's guide) -> build/site-student/
 site: venv
-	$(PY) tools/build_site.py --out $(BUILD)/site
+	$(PY) tools/build_site.py $(if $(filter 1,$(STUDENT)),--student --out $(BUILD)/site-student,--out $(BUILD)/site)
 
 ## make site-test: build the site and walk it in headless Chromium; screenshots in build/screenshots/. On a learner's
 ## machine it needs no root: without chromium and chromedriver it says so and skips. In CI (CI=true) they are

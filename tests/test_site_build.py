@@ -1,5 +1,6 @@
 """The site builder and the student export, without a browser (tests/site/ has the browser test)."""
 
+import html
 import re
 import sys
 from pathlib import Path
@@ -29,6 +30,45 @@ def test_site_has_a_page_per_notebook_and_document_in_order(site):
     assert files[1:1 + len(NOTEBOOKS)] == [p.with_suffix(".html").name for p in NOTEBOOKS]
     assert {"instructor_guide.html", "glossary.html"} <= set(files)
     assert all((out / f).is_file() for f in files)
+
+
+@pytest.fixture(scope="module")
+def student_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student-site")
+    return out, build_site.build(REPO / "notebooks", out, student=True)
+
+
+def test_every_notebook_page_has_contents_a_download_and_colab_links(site):
+    out, _ = site
+    for path in NOTEBOOKS:
+        page = (out / path.with_suffix(".html").name).read_text(encoding="utf-8")
+        toc = re.search(r"<nav class='course-toc'.*?</nav>", page, re.S).group(0)
+        anchors = [html.unescape(a) for a in re.findall(r"href='#([^']+)'", toc)]
+        assert len(anchors) >= 5 and "Summary" in toc and "Exercises" in toc
+        ids = {html.unescape(m[1]) for m in re.findall(r"\bid=([\"'])(.*?)\1", page)}
+        for anchor in anchors:
+            assert anchor in ids, f"{path.name}: contents link #{anchor} has no target"
+        assert f"href='{path.name}' download" in page
+        assert nbformat.read(out / path.name, as_version=4).cells == nbformat.read(path, as_version=4).cells
+        assert "colab.research.google.com/github/" in page and "kaggle.com/kernels/welcome" in page
+
+
+def test_the_student_site_has_no_solutions(site, student_site):
+    out, pages = student_site
+    files = [p["file"] for p in pages]
+    assert "instructor_guide.html" not in files and "glossary.html" in files
+    for path in NOTEBOOKS:
+        full = nbformat.read(path, as_version=4)
+        solutions = [c for c in full.cells if c.cell_type == "code" and c.source.strip()]
+        page = (out / path.with_suffix(".html").name).read_text(encoding="utf-8")
+        assert "Not included in the student copy" in page
+        full_page = (site[0] / path.with_suffix(".html").name).read_text(encoding="utf-8")
+        assert "Not included in the student copy" not in full_page
+        download = nbformat.read(out / path.name, as_version=4)
+        assert export_student.SOLUTIONS_HEADING in "".join(c.source for c in download.cells)
+        assert not any(c.outputs for c in download.cells if c.cell_type == "code"), "the student copy runs itself"
+        assert len(download.cells) < len(full.cells) and solutions
+        assert "colab.research.google.com" not in page  # Colab would open the full notebook, solutions included
 
 
 def test_pages_load_nothing_from_the_network(site):

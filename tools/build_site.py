@@ -7,12 +7,16 @@ its "lab" template; this script adds what a course site needs around those pages
 * previous / next / home navigation and a search box on every page,
 * pages for the Markdown documents in docs/ (instructor's guide, glossary),
 * MathJax served from the site folder (from the ``jupyter-server-mathjax`` package), so the
-  site works offline from ``file://``; no page loads anything from the network.
+  site works offline from ``file://``; no page loads anything from the network;
+* on every notebook page, its contents (links to its sections) and a bar with the notebook to
+  download (a copy in the site folder) and Open-in-Colab / Open-in-Kaggle links (tools/links.py);
+* ``--student``: the same site without the exercises' solutions, for learners (``make site STUDENT=1``
+  -> build/site-student); its download links give the student copy (tools/export_student.py).
 
 The search index is a JavaScript file (not JSON) because browsers refuse ``fetch`` on
 ``file://`` pages but do load ``<script src>``.
 
-Usage: python tools/build_site.py [--notebooks notebooks] [--out build/site]
+Usage: python tools/build_site.py [--notebooks notebooks] [--out build/site] [--student]
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from nbconvert import HTMLExporter
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
+import export_student  # noqa: E402
+import links  # noqa: E402
 import syllabus  # noqa: E402
 
 SITE_TITLE = "Recurrent neural networks, hands-on"
@@ -58,6 +64,12 @@ STYLE = """
 .course-page table { border-collapse: collapse; margin: 12px 0; }
 .course-page th, .course-page td { border: 1px solid #d0d7de; padding: 6px 9px; vertical-align: top; }
 .course-page th { background: #f4f6f8; }
+.course-notebook-bar { font: 14px/1.4 system-ui, sans-serif; max-width: 1200px; margin: 10px auto 0; padding: 0 16px; }
+.course-notebook-bar a { color: #0b5cad; margin-right: 14px; }
+.course-toc { font: 14px/1.4 system-ui, sans-serif; max-width: 1200px; margin: 8px auto; padding: 8px 16px;
+  background: #fafbfc; border: 1px solid #d0d7de; border-radius: 4px; }
+.course-toc ul { margin: 4px 0 0; padding-left: 20px; columns: 2; }
+.course-toc li.level-3 { margin-left: 16px; font-size: 13px; }
 .course-page code { background: #f4f6f8; padding: 1px 4px; border-radius: 3px; }
 .course-page pre code { display: block; padding: 10px; overflow-x: auto; }
 """
@@ -135,9 +147,35 @@ def _sections(page_html: str, url: str, title: str) -> list[dict]:
     return entries
 
 
-def render_notebook(path: Path, exporter: HTMLExporter) -> str:
+def contents(page_html: str) -> str:
+    """"On this page": a list of the page's level-2 and level-3 headings, linked to their anchors."""
+    items = []
+    headings = re.findall(r"<h([23])[^>]*\bid=([\"'])(.*?)\2[^>]*>(.*?)</h\1>", page_html, flags=re.S)
+    for level, _, anchor, inner in headings:
+        anchor = html.unescape(anchor)
+        text = html.unescape(re.sub(r"<[^>]+>", "", inner)).replace("¶", "").strip()
+        if text:
+            items.append(f"<li class='level-{level}'><a href='#{html.escape(anchor, quote=True)}'>{html.escape(text)}</a></li>")
+    return f"<nav class='course-toc' aria-label='On this page'><strong>On this page</strong><ul>{''.join(items)}</ul></nav>"
+
+
+def notebook_bar(path: Path, student: bool) -> str:
+    """Download (the copy in the site folder) and, on the full site, Open-in-Colab / Kaggle links."""
+    parts = [f"<a class='download-notebook' href='{path.name}' download>Download {html.escape(path.name)}</a>"]
+    if student:
+        parts.append("<span>To run it in Colab: download it, then File › Upload notebook.</span>")
+    else:
+        for label, url in links.notebook_links(links.repo_url(), path.name).items():
+            if label != "Download .ipynb":
+                parts.append(f"<a class='open-{_slug(label)}' href='{html.escape(url, quote=True)}'>{html.escape(label)}</a>")
+    return f"<div class='course-notebook-bar'>{''.join(parts)}</div>"
+
+
+def render_notebook(path: Path, exporter: HTMLExporter, notebook: nbformat.NotebookNode | None = None,
+                    student: bool = False) -> str:
     """The notebook as a self-contained page: nbconvert's lab template, no network resources."""
-    page, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+    page, _ = exporter.from_notebook_node(notebook if notebook is not None else nbformat.read(path, as_version=4))
+    page = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + notebook_bar(path, student) + contents(page), page, count=1)
     # require.js (interactive widgets) and the Mermaid loader (diagrams in Markdown) come from a CDN;
     # the course uses neither, and a page that works offline must not ask for them.
     page = re.sub(r"<script[^>]+require\.js[^>]*>\s*</script>", "", page)
@@ -205,14 +243,19 @@ def copy_mathjax(out: Path) -> None:
     shutil.copytree(source, out / "mathjax", dirs_exist_ok=True)
 
 
-def build(notebook_dir: Path, out: Path, docs_dir: Path = REPO / "docs") -> list[dict]:
-    """Write the site under ``out``; return its pages (home first, then notebooks, then docs) in order."""
+def build(notebook_dir: Path, out: Path, docs_dir: Path = REPO / "docs", student: bool = False) -> list[dict]:
+    """Write the site under ``out``; return its pages (home first, then notebooks, then docs) in order.
+
+    With ``student``, every notebook loses its solutions (page and download), and the instructor's guide,
+    which discusses them, is left out.
+    """
     notebook_paths = sorted(notebook_dir.glob("[0-9][0-9]_*.ipynb"))
     if not notebook_paths:
         raise FileNotFoundError(f"no NN_*.ipynb notebooks in {notebook_dir}")
     out.mkdir(parents=True, exist_ok=True)
     doc_pages = [{"file": f"{Path(name).stem}.html", "title": title, "source": docs_dir / name}
-                 for name, title in DOCS if (docs_dir / name).exists()]
+                 for name, title in DOCS if (docs_dir / name).exists()
+                 and not (student and name == "instructor_guide.md")]
     pages = ([{"file": "index.html", "title": "Home"}]
              + [{"file": f"{p.stem}.html", "title": syllabus.describe(p)["title"], "source": p} for p in notebook_paths]
              + doc_pages)
@@ -223,7 +266,18 @@ def build(notebook_dir: Path, out: Path, docs_dir: Path = REPO / "docs") -> list
         if index == 0:
             page = render_home(notebook_paths, doc_pages)
         elif page_info["source"].suffix == ".ipynb":
-            page = render_notebook(page_info["source"], exporter)
+            notebook = nbformat.read(page_info["source"], as_version=4)
+            if student:
+                export_student.strip_solutions(notebook)
+                for cell in notebook.cells:  # Colab and Kaggle would open the full notebook, solutions included
+                    if cell.cell_type == "markdown" and links.LINKS_START in cell.source:
+                        cell.source = re.sub(re.escape(links.LINKS_START) + ".*?" + re.escape(links.LINKS_END) + "\n?",
+                                             "", cell.source, flags=re.S)
+            page = render_notebook(page_info["source"], exporter, notebook, student)
+            download = notebook
+            if student:  # the student copy to download: no solutions and no outputs, as `make student` writes it
+                download = nbformat.read(export_student.export(page_info["source"], out / "_student"), as_version=4)
+            nbformat.write(download, out / page_info["source"].name)
         else:
             page = render_markdown_page(page_info["source"].read_text(encoding="utf-8"), page_info["title"])
             page = page.replace("</head>", f'<script src="mathjax/MathJax.js?config={MATHJAX_CONFIG}"></script></head>', 1)
@@ -235,6 +289,7 @@ def build(notebook_dir: Path, out: Path, docs_dir: Path = REPO / "docs") -> list
     (out / "search.js").write_text(SEARCH_JS, encoding="utf-8")
     (out / "search_index.js").write_text(
         "window.COURSE_SEARCH_INDEX = " + json.dumps(search_entries, ensure_ascii=False) + ";\n", encoding="utf-8")
+    shutil.rmtree(out / "_student", ignore_errors=True)
     copy_mathjax(out)
     return [{"file": p["file"], "title": p["title"]} for p in pages]
 
@@ -243,12 +298,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", type=Path, default=REPO / "notebooks",
                         help="folder of executed notebooks (default: the committed full-mode runs)")
-    parser.add_argument("--out", type=Path, default=REPO / "build" / "site")
+    parser.add_argument("--out", type=Path, default=None, help="default: build/site (build/site-student)")
+    parser.add_argument("--student", action="store_true", help="leave out the exercises' solutions")
     args = parser.parse_args(argv)
-    pages = build(args.notebooks, args.out)
+    out = args.out or REPO / "build" / ("site-student" if args.student else "site")
+    pages = build(args.notebooks, out, student=args.student)
     for page in pages:
         print(f"  {page['file']:<45} {page['title']}")
-    print(f"wrote {len(pages)} pages; open {args.out / 'index.html'}")
+    print(f"wrote {len(pages)} pages; open {out / 'index.html'}")
     return 0
 
 

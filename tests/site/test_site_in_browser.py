@@ -156,3 +156,33 @@ def test_search_box_finds_a_notebook_section(browser, pages):
     box.clear()
     box.send_keys("zzqqxxnotaword")
     WebDriverWait(browser, 10).until(lambda d: "No match" in d.find_element(By.CSS_SELECTOR, "nav.top .course-search-results").text)
+
+
+def test_notebook_pages_offer_contents_and_a_download(browser, pages):
+    """Each notebook page shows its contents (links that scroll to its sections) and a download of the notebook."""
+    for page in (p for p in pages if p["file"][:2].isdigit()):
+        _open(browser, page["file"])
+        toc = browser.find_elements(By.CSS_SELECTOR, "nav.course-toc a")
+        assert len(toc) >= 5, f"{page['file']}: no in-page contents"
+        download = browser.find_element(By.CSS_SELECTOR, ".course-notebook-bar a.download-notebook")
+        assert (SITE / unquote(download.get_attribute("href").rsplit("/", 1)[-1])).is_file()
+        assert browser.find_elements(By.CSS_SELECTOR, ".course-notebook-bar a.open-open-in-colab")
+        toc[-1].click()  # the last section (the run time): the page scrolls to it
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script("return window.scrollY") > 0)
+
+
+def test_student_site_walks_without_solutions(browser, tmp_path):
+    """The student build (make site STUDENT=1): every page opens without browser errors, no solutions shown."""
+    student = tmp_path / "site-student"
+    student_pages = build_site.build(REPO / "notebooks", student, student=True)
+    browser.get_log("browser")
+    for page in student_pages:
+        browser.get((student / page["file"]).as_uri())
+        WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        if page["file"][:2].isdigit():
+            body = browser.find_element(By.TAG_NAME, "body").text
+            assert "Not included in the student copy" in body, page["file"]
+            assert not browser.find_elements(By.CSS_SELECTOR, ".course-notebook-bar a.open-open-in-colab")
+        errors = [e["message"] for e in browser.get_log("browser")
+                  if e["level"] == "SEVERE" and "about:blank" not in e["message"]]
+        assert not errors, f"{page['file']}: browser errors {errors}"
