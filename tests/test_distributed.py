@@ -16,9 +16,12 @@ VOCAB = data.Vocabulary.from_text(TEXT)
 
 
 def test_two_worker_processes_end_with_identical_weights(tmp_path):
-    weights = distributed.launch_local_workers(tmp_path, num_workers=2, steps=3, timeout_s=240)
+    initial, weights = distributed.launch_local_workers(tmp_path, num_workers=2, steps=3, timeout_s=240,
+                                                        with_initial=True)
     assert len(weights) == 2 and len(weights[0]) > 0
     assert distributed.weights_identical(weights)
+    assert distributed.weights_identical(initial), "both workers started from the same weights"
+    assert not distributed.weights_identical([initial[0], weights[0]]), "and training changed them"
     broken = [w.copy() for w in weights[1]]
     broken[0][0, 0] += 1e-6
     assert not distributed.weights_identical([weights[0], broken])
@@ -147,3 +150,13 @@ def test_a_tiny_hyperband_search_reports_epochs_not_bookkeeping(tmp_path):
     table = tuning.trials_table(tuner)
     assert len(table) >= 3 and {row["epochs"] for row in table} == {1, 3}
     assert not any(name.startswith("tuner/") for row in table for name in row)
+
+
+def test_cpu_flags_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n\nprocessor\t: 1\n", encoding="utf-8")
+    flags = performance.cpu_flags(cpuinfo)
+    assert {"avx2", "avx512_bf16"} <= flags and "amx_bf16" not in flags
+    assert performance.cpu_flags(tmp_path / "missing") is None
+    (tmp_path / "other").write_text("nothing here\n", encoding="utf-8")
+    assert performance.cpu_flags(tmp_path / "other") is None

@@ -37,18 +37,19 @@ PENDING: dict[str, int] = {
     "03_vanishing_exploding_gradients.ipynb": 11,
     "04_attention_and_transformers.ipynb": 1,
     "05_mini_stories.ipynb": 9,
-    "06_scaling_and_tuning.ipynb": 5,
 }
 # Documents outside the notebooks: results typed from runs wait to be generated from the notebooks'
 # recorded claims (docs/results.md) or from the benchmarks' own output (benchmarks/README.md).
 DOCUMENTS_PENDING: dict[str, int] = {
     "README.md": 0,
-    "docs/results.md": 102,
+    "docs/results.md": 82,
     "benchmarks/README.md": 69,
 }
 
 # (notebook, number as written, reason): numbers in prose that are not results of a run.
-ALLOWED: set[tuple[str, str, str]] = set()
+ALLOWED: set[tuple[str, str, str]] = {
+    ("06_scaling_and_tuning.ipynb", "32", "64 / 2 = 32: the global batch split over two replicas, arithmetic on constants"),
+}
 
 NUMBER = re.compile(r"(?<![\w.\-−])[-−]?\d[\d,_]*(?:\.\d+)?(?:e[-+]?\d+)?(?:\s?(?:%|×|x\b))?", re.I)
 YEAR = re.compile(r"(19|20)\d\d")

@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 sys.path.insert(0, str(REPO / "tools"))
 
+import results  # noqa: E402
 import showcase  # noqa: E402
 import syllabus  # noqa: E402
 
@@ -69,6 +70,17 @@ def test_readme_showcase_is_notebook_02s_committed_run():
     notebook = nbformat.read(showcase.NOTEBOOK, as_version=4)
     assert showcase.readme_block() == showcase.block(notebook), "run `python tools/showcase.py --write`"
     assert showcase.FIGURE.read_bytes() == showcase.figure_png(notebook), "run `python tools/showcase.py --write`"
+
+
+def test_results_page_sections_are_the_notebooks_claims():
+    """docs/results.md's generated sections say what the committed runs' claims said (tools/results.py)."""
+    on_page = results.blocks_in(results.RESULTS.read_text(encoding="utf-8"))
+    assert on_page, "docs/results.md has no generated section"
+    assert on_page == results.generated(), "run `python tools/results.py --write`"
+    for number in on_page:
+        notebook = nbformat.read(next((REPO / "notebooks").glob(f"{number}_*.ipynb")), as_version=4)
+        if notebook.metadata.get("course", {}).get("code_digests") is not None:  # re-run with claims
+            assert results.claims_of(notebook), f"notebook {number} states no keyed claim"
 
 
 def test_readme_syllabus_matches_the_notebooks():

@@ -74,10 +74,13 @@ def tf_config(ports: list[int], index: int) -> str:
 
 
 def launch_local_workers(out_dir: str | os.PathLike, *, num_workers: int = 2, steps: int = 4,
-                         global_batch_size: int = 16, seq_len: int = 64, timeout_s: float = 300) -> list[list[np.ndarray]]:
+                         global_batch_size: int = 16, seq_len: int = 64, timeout_s: float = 300,
+                         with_initial: bool = False):
     """Run a ``MultiWorkerMirroredStrategy`` training job in ``num_workers`` local processes.
 
-    Returns each worker's final weights (one list of arrays per worker, in worker order).
+    Returns each worker's final weights (one list of arrays per worker, in worker order); with
+    ``with_initial``, a pair ``(initial, final)``: also the weights each worker started from, so that
+    a check of "the weights changed" cannot pass because the workers started apart.
 
     Raises:
         RuntimeError: a worker failed or timed out (its last output lines are in the message).
@@ -110,11 +113,14 @@ def launch_local_workers(out_dir: str | os.PathLike, *, num_workers: int = 2, st
             failures.append(f"worker {index} exited with {process.returncode}:\n" + "\n".join(output.splitlines()[-15:]))
     if failures:
         raise RuntimeError("multi-worker training failed\n" + "\n".join(failures))
-    weights = []
-    for index in range(num_workers):
-        with np.load(out_dir / f"worker_{index}.npz") as saved:
-            weights.append([saved[f"arr_{i}"] for i in range(len(saved.files))])
-    return weights
+    def load(suffix: str) -> list[list[np.ndarray]]:
+        weights = []
+        for index in range(num_workers):
+            with np.load(out_dir / f"worker_{index}{suffix}.npz") as saved:
+                weights.append([saved[f"arr_{i}"] for i in range(len(saved.files))])
+        return weights
+
+    return (load("_initial"), load("")) if with_initial else load("")
 
 
 def weights_identical(weights_per_worker: list[list[np.ndarray]]) -> bool:
@@ -151,6 +157,7 @@ def _worker(args: argparse.Namespace) -> None:
         model = models.build_char_model(vocabulary, models.CharModelConfig(embedding_dim=16, units=32))
         optimizer = keras.optimizers.Adam(1e-2)
         optimizer.build(model.trainable_variables)
+    np.savez(Path(args.out) / f"worker_{index}_initial.npz", *model.get_weights())
     per_window_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
 
     def replica_step(ids, targets):  # runs on every replica with its share of the global batch

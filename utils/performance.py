@@ -6,6 +6,7 @@ Measurements, not advice: every function here times the model and machine it is 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -100,3 +101,24 @@ def cudnn_blockers(layer: keras.layers.Layer) -> list[str]:
     if layer.use_cudnn is False:
         blockers.append("use_cudnn=False")
     return blockers
+
+
+# CPU instruction-set flags that decide what 16-bit arithmetic costs on a CPU (Linux names, /proc/cpuinfo).
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+FLOAT16_FLAGS = ("avx512_fp16", "amx_fp16")
+
+
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str] | None:
+    """The instruction-set flags the processor reports (Linux), or None where they cannot be read.
+
+    A notebook states "this processor has bfloat16 instructions" only from this, never from a timing.
+    """
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):  # x86 / ARM
+            return set(line.split(":", 1)[1].split())
+    return None
+
