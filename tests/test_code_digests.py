@@ -21,7 +21,6 @@ AWAITING_RERUN = {
     "03_vanishing_exploding_gradients.ipynb",
     "04_attention_and_transformers.ipynb",
     "05_mini_stories.ipynb",
-    "06_scaling_and_tuning.ipynb",
 }
 
 

@@ -165,8 +165,8 @@ def test_no_run_result_is_typed_into_markdown(path):
 
 
 def document_flags(name: str) -> list[tuple[str, str]]:
-    """A Markdown document's prose; blocks written by tools (syllabus, showcase, links) are left out."""
-    text = re.sub(r"<!-- (syllabus|showcase|links):start -->.*?<!-- \1:end -->", " ",
+    """A Markdown document's prose; blocks written by tools (syllabus, showcase, links, results) are left out."""
+    text = re.sub(r"<!-- (syllabus|showcase|links|results:\d\d):start -->.*?<!-- \1:end -->", " ",
                   (REPO / name).read_text(encoding="utf-8"), flags=re.S)
     return flags_in_markdown([text], code_literals=set())
 
