@@ -88,3 +88,29 @@ def test_metadata_values_are_json_safe():
     values = {"f": np.float32(1.5), "i": np.int64(3), "s": "x", "nan": float("nan"), "b": True}
     plain = {k: claims._plain(v) for k, v in values.items()}
     assert json.loads(json.dumps(plain)) == {"f": 1.5, "i": 3.0, "s": "x", "nan": "nan", "b": True}
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ([3, 4, 5], [1, 2, 2.5], "higher than"),
+    ([1, 2], [3, 4], "lower than"),
+    ([1, 3], [2, 4], "overlapping with"),
+    ([2], [2], "overlapping with"),
+])
+def test_compare_ranges(a, b, expected):
+    assert claims.compare_ranges(a, b) == expected
+
+
+@pytest.mark.parametrize("bad", [([], [1]), ([1], [float("inf")])])
+def test_compare_ranges_refuses_bad_input(bad):
+    with pytest.raises(ValueError, match="compare_ranges"):
+        claims.compare_ranges(*bad)
+
+
+def test_a_claim_shown_by_state_is_not_shown_again_as_a_cells_last_expression(monkeypatch, capsys):
+    monkeypatch.setenv("RNN_FAST", "0")
+    claim = claims.state("once {v}", v=1)
+    claim._ipython_display_()  # what IPython calls for a cell's last expression
+    assert capsys.readouterr().out == "once 1\n"
+    quiet = claims.state("later {v}", v=2, show=False)
+    quiet._ipython_display_()
+    assert capsys.readouterr().out == "later 2\n"

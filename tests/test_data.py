@@ -280,3 +280,44 @@ def test_shuffle_order_changes_between_epochs():
     first_epoch = [x.numpy()[:, 0].tolist() for x, _ in dataset]
     second_epoch = [x.numpy()[:, 0].tolist() for x, _ in dataset]
     assert first_epoch != second_epoch and sorted(sum(first_epoch, [])) == sorted(sum(second_epoch, []))
+
+
+# ------------------------------------------------------------------ the fair unigram baseline
+
+
+def test_unigram_baseline_scores_validation_with_training_frequencies():
+    train, val = np.array([1, 1, 1, 2]), np.array([1, 2])
+    # training frequencies 3/4 and 1/4 (no smoothing): loss = -(ln 3/4 + ln 1/4) / 2
+    expected = -(np.log(0.75) + np.log(0.25)) / 2
+    assert np.isclose(data.unigram_baseline_nats(train, val, vocab_size=3, smoothing=0.0), expected)
+    # add-one smoothing over the 3 ids: counts 1, 4, 2 of 7
+    smoothed = -(np.log(4 / 7) + np.log(2 / 7)) / 2
+    assert np.isclose(data.unigram_baseline_nats(train, val, vocab_size=3), smoothed)
+
+
+def test_unigram_baseline_on_the_corpus_is_above_the_texts_own_entropy():
+    """Counted on the training split only, the baseline is a fairer, higher bar than the whole text's entropy."""
+    text = data.load_corpus(verbose=False).text[:200_000]
+    vocab = data.Vocabulary.from_text(text)
+    train_ids, val_ids = data.train_val_split(vocab.encode(text), val_fraction=0.1)
+    fair = data.unigram_baseline_nats(train_ids, val_ids, vocab.size)
+    in_sample = data.bits_to_nats(data.unigram_entropy_bits(text))
+    assert fair > in_sample
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (([], [1], 3), "train_ids must not be empty"),
+    (([1], [5], 3), r"val_ids must be integer ids in \[0, 3\)"),
+    (([1.5], [1], 3), "train_ids must be integer ids"),
+    (([1], [1], 0), "vocab_size"),
+])
+def test_unigram_baseline_refuses_bad_input(args, needle):
+    with pytest.raises(ValueError, match=needle):
+        data.unigram_baseline_nats(*args)
+
+
+def test_unigram_baseline_without_smoothing_refuses_an_unseen_character():
+    with pytest.raises(ValueError, match="smoothing"):
+        data.unigram_baseline_nats([1, 1], [2], vocab_size=3, smoothing=0.0)
+    with pytest.raises(ValueError, match="smoothing"):
+        data.unigram_baseline_nats([1, 1], [1], vocab_size=3, smoothing=-1.0)

@@ -32,7 +32,6 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # Markdown written from measurements of runs, awaiting the correction pass at the notebook's
 # next `make refresh` (issue #17): today's count of flags, which may only go down.
 PENDING: dict[str, int] = {
-    "01_rnn_from_equations.ipynb": 2,
     "02_char_lstm_text_generator.ipynb": 5,
     "03_vanishing_exploding_gradients.ipynb": 11,
     "04_attention_and_transformers.ipynb": 1,

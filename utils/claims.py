@@ -46,6 +46,7 @@ class Claim:
     holds: bool = True
     enforced: bool = True
     key: str = ""
+    shown: bool = False  # already displayed by state(): a notebook's last expression must not show it twice
 
     def markdown(self) -> str:
         """The sentence as shown, with a note when an unenforced requirement failed."""
@@ -56,6 +57,11 @@ class Claim:
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+    def _ipython_display_(self) -> None:
+        """As a cell's last expression: nothing more when ``state`` has displayed it already."""
+        if not self.shown:
+            _display(self)
 
     def __str__(self) -> str:
         return self.markdown()
@@ -83,6 +89,23 @@ def compare(a: float, b: float, *, tolerance: float = 0.0,
     if abs(a - b) <= tolerance * abs(b):
         return level
     return above if a > b else below
+
+
+def compare_ranges(a, b, words: tuple[str, str, str] = ("higher than", "lower than", "overlapping with")) -> str:
+    """How repeated measurements ``a`` relate to ``b``: above only if every ``a`` beats every ``b``, and so on.
+
+    The honest verdict for noisy timings: two settings differ only when the ranges of their repeated
+    measurements do not overlap; otherwise this machine cannot tell them apart.
+    """
+    a, b = [float(x) for x in a], [float(x) for x in b]
+    if not a or not b or not all(math.isfinite(x) for x in a + b):
+        raise ValueError(f"compare_ranges needs non-empty lists of finite values, got a={a!r} and b={b!r}")
+    above, below, overlapping = words
+    if min(a) > max(b):
+        return above
+    if max(a) < min(b):
+        return below
+    return overlapping
 
 
 def state(template: str, *, requires: bool | None = None, requirement: str = "", key: str = "",
@@ -113,7 +136,7 @@ def state(template: str, *, requires: bool | None = None, requirement: str = "",
     holds = True if requires is None else bool(requires)
     enforced = not is_fast_mode()
     claim = Claim(text=text, values=dict(values), requirement=requirement, holds=holds,
-                  enforced=enforced, key=key)
+                  enforced=enforced, key=key, shown=show)
     if not holds and enforced:
         shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
         raise ClaimError(f"The run does not support the text: {requirement}.\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.checks import check_int
+from utils.checks import check_int, check_number
 
 OOV_TOKEN = "[UNK]"
 
@@ -399,6 +399,33 @@ def unigram_entropy_bits(text: str) -> float:
     counts = np.array(list(Counter(text).values()), dtype=np.float64)
     probs = counts / counts.sum()
     return float(-(probs * np.log2(probs)).sum())
+
+
+def unigram_baseline_nats(train_ids, val_ids, vocab_size: int, smoothing: float = 1.0) -> float:
+    """The fair context-free baseline: character frequencies of the training split, scored on the validation split.
+
+    The loss, in nats/char, of a model that predicts every validation character with the training split's
+    frequencies (plus ``smoothing`` counts for every id, so a character unseen in training costs a finite
+    loss). It is what a model's *validation* loss must beat; the entropy of the whole text
+    (``unigram_entropy_bits``) is lower, because it was counted on the validation text too.
+
+    Raises:
+        ValueError: empty splits, ids outside ``[0, vocab_size)``, or ``smoothing`` < 0 (0 with an unseen id).
+    """
+    check_int(vocab_size, "vocab_size", minimum=1)
+    check_number(smoothing, "smoothing", at_least=0.0)
+    train, val = np.asarray(train_ids).ravel(), np.asarray(val_ids).ravel()
+    for name, ids in (("train_ids", train), ("val_ids", val)):
+        if ids.size == 0:
+            raise ValueError(f"{name} must not be empty")
+        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0 or ids.max() >= vocab_size:
+            raise ValueError(f"{name} must be integer ids in [0, {vocab_size}), the vocabulary's range")
+    counts = np.bincount(train, minlength=vocab_size).astype(np.float64) + smoothing
+    probs = counts / counts.sum()
+    if np.any(probs[val] == 0):
+        raise ValueError("smoothing=0 and the validation split holds a character the training split lacks: "
+                         "its loss would be infinite; use smoothing > 0")
+    return float(-np.log(probs[val]).mean())
 
 
 def nats_to_bits(nats: float) -> float:

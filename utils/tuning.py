@@ -45,7 +45,7 @@ def trials_table(tuner) -> list[dict]:
     """One row per trial that reported a score: its hyperparameters, epochs and validation loss, best first.
 
     Hyperband's own bookkeeping values (``tuner/bracket``, ``tuner/round``, ...) are left out, except
-    the number of epochs the trial trained for.
+    the number of epochs the trial trained for and the trial it continues (promoted from), if any.
     """
     rows = []
     for trial in tuner.oracle.trials.values():
@@ -55,5 +55,6 @@ def trials_table(tuner) -> list[dict]:
         row = {name: value for name, value in values.items() if not name.startswith("tuner/")}
         if "tuner/epochs" in values:
             row["epochs"] = values["tuner/epochs"]
+        row["continues"] = values.get("tuner/trial_id") or ""  # Hyperband promoted that trial into this one
         rows.append({**row, "validation nats/char": trial.score, "trial": trial.trial_id})
     return sorted(rows, key=lambda row: row["validation nats/char"])
