@@ -19,6 +19,10 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import syllabus  # noqa: E402  (the one reader of a notebook's title)
+
 RESULTS = REPO / "docs" / "results.md"
 CLAIM_KEY = "course_claim"  # utils.claims.METADATA_KEY (tools import nothing of utils)
 
@@ -37,8 +41,7 @@ def claims_of(notebook) -> list[dict]:
 def block(path: Path) -> str:
     number = path.name[:2]
     notebook = nbformat.read(path, as_version=4)
-    title = next(line[2:] for c in notebook.cells if c.cell_type == "markdown" for line in c.source.splitlines()
-                 if line.startswith("# "))
+    title = syllabus.describe(path)["title"]
     sentences = " ".join(claim["text"] for claim in claims_of(notebook))
     return (f"<!-- results:{number}:start -->\n**{title}** (written from the claims of its committed run, "
             f"`tools/results.py`): {sentences}\n<!-- results:{number}:end -->")
