@@ -65,6 +65,19 @@ def test_gradient_probe_matches_a_hand_computation_on_a_tiny_rnn():
     np.testing.assert_allclose(norms, expected[::-1], rtol=1e-8)
 
 
+def test_gradient_probe_reports_tiny_float32_gradients_without_underflow():
+    # A linear float32 RNN with W_hh = 0.1 I: the gradient at step t is 0.1^(T - t) per unit, so at
+    # T - t = 29 it is 1e-29, a normal float32 whose square (1e-58) is below float32's range.
+    steps, units = 30, 4
+    layer = keras.layers.SimpleRNN(units, activation="linear", use_bias=False,
+                                   kernel_initializer="zeros", recurrent_initializer=keras.initializers.Identity(0.1))
+    layer.build((1, steps, 2))
+    norms = long_range.hidden_state_gradient_norms(layer, np.zeros((1, steps, 2), "float32"))
+    expected = np.sqrt(units) * 0.1 ** np.arange(steps)[::-1]
+    assert norms[0] > 0, "a gradient of 1e-29 must not be reported as 0"
+    np.testing.assert_allclose(norms, expected, rtol=1e-4)
+
+
 @pytest.mark.parametrize("layer_class", [keras.layers.LSTM, keras.layers.GRU])
 def test_gradient_probe_runs_for_gated_layers(layer_class):
     layer = layer_class(4)

@@ -5,7 +5,7 @@ its "lab" template; this script adds what a course site needs around those pages
 
 * a home page with the syllabus (the same rows as the README, from tools/syllabus.py),
 * previous / next / home navigation and a search box on every page,
-* pages for the Markdown documents in docs/ (instructor's guide, glossary),
+* pages for the Markdown documents in docs/ (instructor's guide, glossary, FAQ),
 * MathJax served from the site folder (from the ``jupyter-server-mathjax`` package), so the
   site works offline from ``file://``; no page loads anything from the network;
 * on every notebook page, its contents (links to its sections) and a bar with the notebook to
@@ -41,7 +41,8 @@ import links  # noqa: E402
 import syllabus  # noqa: E402
 
 SITE_TITLE = "Recurrent neural networks, hands-on"
-DOCS = [("instructor_guide.md", "Instructor's guide"), ("glossary.md", "Glossary · 术语表")]
+DOCS = [("instructor_guide.md", "Instructor's guide"), ("glossary.md", "Glossary · 术语表"),
+        ("faq.md", "Which sequence model, and why (FAQ)")]
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # a configuration the bundled MathJax 2.7 ships
 # The bundled MathJax carries only the STIX-Web fonts: say so before it starts, or it asks for TeX fonts.
 MATHJAX_FONTS = ("<script type='text/x-mathjax-config'>MathJax.Hub.Config({'HTML-CSS': {availableFonts: ['STIX-Web'],"

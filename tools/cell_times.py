@@ -22,16 +22,28 @@ REPO = Path(__file__).resolve().parents[1]
 LONG_MINUTES = 1.0
 START, END = "<!-- cell-time:start -->", "<!-- cell-time:end -->"
 BLOCK = re.compile(r"\n*" + re.escape(START) + r".*?" + re.escape(END), re.S)
+# What utils.progress leaves in a cell's output: "label: 40/78 batches (51%) · 1.2 min elapsed ...".
+PROGRESS_LINE = re.compile(r"\d+/\d+ \w+ \(\d+%\) · ")
 
 
 def _minutes(value: float) -> str:
     return "under 0.1 min" if value < 0.1 else f"about {value:.1f} min" if value < 10 else f"about {value:.0f} min"
 
 
-def note(full: float, fast: float | None) -> str:
+def shows_progress(cell) -> bool:
+    """Whether the cell's committed output holds a progress line of ``utils.progress``."""
+    for output in cell.get("outputs", []):
+        text = output.get("text") or output.get("data", {}).get("text/plain") or ""
+        if PROGRESS_LINE.search("".join(text) if isinstance(text, list) else text):
+            return True
+    return False
+
+
+def note(full: float, fast: float | None, progress: bool = True) -> str:
     fast_text = f" (fast mode: {_minutes(fast)})" if fast is not None else ""
+    progress_text = "; it shows its progress as it goes" if progress else ""
     return (f"{START}\n*The next cell takes {_minutes(full)} in full mode{fast_text}, as measured in the committed "
-            f"run; it shows its progress as it goes.*\n{END}")
+            f"run{progress_text}.*\n{END}")
 
 
 def stamp(notebook) -> bool:
@@ -50,7 +62,7 @@ def stamp(notebook) -> bool:
             cell.source = BLOCK.sub("", cell.source).strip("\n")  # may leave a cell that only held a note: empty
         if cell.cell_type == "code":
             if full[code_index] >= LONG_MINUTES:
-                text = note(full[code_index], fast[code_index] if fast else None)
+                text = note(full[code_index], fast[code_index] if fast else None, shows_progress(cell))
                 if cells and cells[-1].cell_type == "markdown":
                     cells[-1].source = (cells[-1].source + "\n\n" + text).lstrip("\n")
                 else:

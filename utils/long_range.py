@@ -89,7 +89,8 @@ def hidden_state_gradient_norms(layer, inputs, direction=None) -> np.ndarray:
         direction: (units,) vector defining L; defaults to all ones.
 
     Returns:
-        (time,) mean over the batch of the gradient norm at each step.
+        (time,) mean over the batch of the gradient norm at each step. The norms are taken in
+        float64, so a 0 is a gradient whose every component is 0 in the layer's own dtype.
     """
     import tensorflow as tf
 
@@ -109,7 +110,9 @@ def hidden_state_gradient_norms(layer, inputs, direction=None) -> np.ndarray:
             hidden.append(output)
         loss = tf.reduce_sum(hidden[-1] * direction)
     grads = tape.gradient(loss, hidden)
-    return np.array([float(tf.reduce_mean(tf.norm(g, axis=-1))) for g in grads])
+    # The norm in float64: squaring a float32 gradient below ~1e-19 (the square root of float32's
+    # smallest normal number) would underflow to 0 and report a tiny gradient as none at all.
+    return np.array([float(np.mean(np.linalg.norm(g.numpy().astype(np.float64), axis=-1))) for g in grads])
 
 
 RECURRENT_KINDS = ("SimpleRNN", "IRNN", "LSTM", "GRU")
