@@ -17,7 +17,6 @@ import code_digest  # noqa: E402
 # until then (notebook 06's cuDNN cell, for one, prints a blank line its code no longer prints).
 AWAITING_RERUN = {
     "02_char_lstm_text_generator.ipynb",
-    "04_attention_and_transformers.ipynb",
     "05_mini_stories.ipynb",
 }
 
