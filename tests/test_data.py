@@ -193,11 +193,37 @@ def test_window_shuffle_is_seeded():
     ({"batch_size": 0}, "batch_size must be a positive int"),
     ({"batch_size": 50}, "batch_size=50 exceeds the 9 windows"),
     ({"stride": 0}, "stride must be a positive int"),
+    ({"stride": 5, "starts": [0, 10]}, "either stride or starts"),
+    ({"starts": [[0, 10]]}, "starts must be a 1-D array of offsets"),
+    ({"starts": [-1, 10]}, "starts must be a 1-D array of offsets"),
+    ({"starts": [0, 95]}, "batch_size=2 exceeds the 1 windows"),  # 95: its window would run past the text
 ])
 def test_window_dataset_rejects_bad_arguments(kwargs, message):
     args = {"seq_len": 10, "batch_size": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         data.window_dataset(np.arange(100), **args)
+
+
+def test_windows_can_start_at_chosen_offsets_and_drop_those_past_the_text():
+    ids = np.arange(100)
+    dataset = data.window_dataset(ids, 10, 3, shuffle=False, starts=np.array([0, 7, 30, 89, 95]))
+    (x, y), = list(dataset.as_numpy_iterator())  # 95 cannot hold 10 + 1 ids: dropped, leaving one full batch
+    np.testing.assert_array_equal(x[:, 0], [0, 7, 30])
+    np.testing.assert_array_equal(x, x[:, :1] + np.arange(10))
+    np.testing.assert_array_equal(y, x + 1)
+    shuffled = data.window_dataset(ids, 10, 1, seed=3, starts=[0, 7, 30, 89])
+    assert sorted(int(x[0, 0]) for x, _ in shuffled.as_numpy_iterator()) == [0, 7, 30, 89]
+
+
+def test_target_weights_travel_with_their_targets():
+    ids = np.arange(100)
+    weights = (ids % 7 == 0).astype(float) * 5 + 1
+    (x, y, w), = list(data.window_dataset(ids, 10, 2, shuffle=False, starts=[3, 40], target_weights=weights)
+                      .as_numpy_iterator())
+    np.testing.assert_array_equal(w, weights[y])
+    for bad in (weights[:-1], -weights, weights * np.nan):
+        with pytest.raises(ValueError, match="target_weights must hold one finite weight"):
+            data.window_dataset(ids, 10, 2, target_weights=bad)
 
 
 def test_window_dataset_rejects_non_integer_or_2d_ids():

@@ -138,3 +138,66 @@ def test_play_format_drops_a_cut_off_last_speech_and_reads_speakers():
     assert play_format.play_format_report(joined, {"ROMEO", "JULIET"}, 63)["speeches"] == 3
     with pytest.raises(ValueError, match="max_line_chars"):
         play_format.play_format_report(GOOD_PLAY, {"ROMEO"}, 0)
+
+
+def test_story_starts_are_the_first_characters_of_the_lines():
+    text, generated = stories.story_corpus(5_000, seed=2)
+    starts = stories.story_starts(text)
+    assert len(starts) == len(generated)
+    assert [text[start:start + len(s.text)] for start, s in zip(starts, generated, strict=True)] == [s.text for s in generated]
+
+
+def test_ending_name_mask_marks_the_hero_in_each_ending_and_nothing_else():
+    text, generated = stories.story_corpus(5_000, seed=2)
+    mask = stories.ending_name_mask(text)
+    marked = re.findall(r"\w+", "".join(c if m else " " for c, m in zip(text, mask, strict=True)))
+    assert marked == [s.hero for s in generated]
+    for start, story in zip(stories.story_starts(text), generated, strict=True):
+        ending_at = start + len(story.text) - len(story.sentences[-1])
+        assert not mask[start:ending_at].any()  # the opening's name and the middle are not marked
+
+
+def test_masked_loss_log_averages_only_the_masked_positions():
+    import keras
+
+    from utils import data, models, training
+
+    vocab = data.Vocabulary.from_text("abc")
+    keras.utils.set_random_seed(0)
+    model = models.build_char_model(vocab, models.CharModelConfig(embedding_dim=4, units=8))
+    inputs = np.array([[1, 2, 3, 1], [2, 2, 1, 3]])
+    targets = np.array([[2, 3, 1, 2], [2, 1, 3, 3]])
+    mask = np.array([[False, True, False, False], [False, False, False, True]])
+    log = training.MaskedLossLog(inputs, targets, mask, name="val_name_loss")
+    log.set_model(model)
+    logs = {}
+    log.on_epoch_end(0, logs)
+    probs = np.asarray(keras.ops.softmax(model(inputs)))
+    expected = -np.mean([np.log(probs[0, 1, 3]), np.log(probs[1, 3, 3])])
+    assert log.losses == [pytest.approx(expected, rel=1e-5)] and logs["val_name_loss"] == log.losses[0]
+    with pytest.raises(ValueError, match="mask must select"):
+        training.MaskedLossLog(inputs, targets, np.zeros_like(mask))
+    with pytest.raises(ValueError, match="one \\(windows, time\\) shape"):
+        training.MaskedLossLog(inputs, targets[:, :2], mask)
+
+
+def test_forced_choice_picks_the_candidate_the_model_finds_most_likely():
+    """A model that has learnt nothing of the story: its choice is the same for every story, and scored right."""
+    import keras
+
+    from utils import data, models
+
+    tests = stories.generate_stories(6, seed=5, min_middle=1, max_middle=2)
+    text, _ = stories.story_corpus(2_000, seed=0)
+    text += " ".join([*stories.NAMES, *stories.KINDS])  # every letter a candidate needs
+    keras.utils.set_random_seed(1)
+    model = models.build_char_model(data.Vocabulary.from_text(text), models.CharModelConfig(embedding_dim=4, units=8))
+    result = stories.forced_choice(model, tests)
+    assert set(result) == {"name", "kind", "name_right", "kind_right", "chose_friend", "name_log_prob"}
+    assert all(len(column) == len(tests) for column in result.values())
+    assert result["name_right"] == [n == s.hero for n, s in zip(result["name"], tests, strict=True)]
+    assert result["chose_friend"] == [n == s.friend for n, s in zip(result["name"], tests, strict=True)]
+    assert result["kind_right"] == [k == s.kind for k, s in zip(result["kind"], tests, strict=True)]
+    assert all(p < 0 for p in result["name_log_prob"])
+    with pytest.raises(ValueError, match="test_stories"):
+        stories.forced_choice(model, [])

@@ -318,7 +318,7 @@ def train_val_split(ids: np.ndarray, val_fraction: float = 0.1) -> tuple[np.ndar
 
 
 def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: bool = True,
-                   seed: int = 0, stride: int | None = None):
+                   seed: int = 0, stride: int | None = None, starts=None, target_weights=None):
     """Batches of (input, next-character target) windows, cut on the fly from one id array.
 
     Each element is ``(x, y)`` of shape ``(batch_size, seq_len)`` int32 with
@@ -334,6 +334,12 @@ def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: b
         shuffle: shuffle window order each epoch.
         seed: shuffle seed.
         stride: distance between window starts, at least 1.
+        starts: the offsets where windows start, instead of every ``stride`` characters (for example
+            the first character of every document, so that no window starts in the middle of one);
+            offsets whose window would run past the text are dropped.
+        target_weights: one weight per character of the text; when given, each element is
+            ``(x, y, w)`` with ``w`` the weights of ``y``'s characters, which Keras's ``fit`` uses as
+            sample weights of the per-character loss (to make some characters count more).
 
     Raises:
         ValueError: an argument out of range (the message names it).
@@ -352,9 +358,17 @@ def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: b
     _check_positive_int(batch_size, "batch_size")
     if seq_len >= len(ids):
         raise ValueError(f"seq_len={seq_len} must be less than the text length {len(ids)}")
+    if starts is not None and stride is not None:
+        raise ValueError("pass either stride or starts, not both")
     stride = seq_len if stride is None else stride
     _check_positive_int(stride, "stride")
-    num_windows = (len(ids) - seq_len - 1) // stride + 1
+    if starts is not None:
+        starts = np.asarray(starts)
+        if starts.ndim != 1 or not np.issubdtype(starts.dtype, np.integer) or (len(starts) and starts.min() < 0):
+            raise ValueError(f"starts must be a 1-D array of offsets >= 0, got shape {starts.shape} dtype {starts.dtype}")
+        starts = starts[starts + seq_len + 1 <= len(ids)].astype(np.int64)
+        stride = 1  # (unused: window i starts at starts[i])
+    num_windows = (len(ids) - seq_len - 1) // stride + 1 if starts is None else len(starts)
     if batch_size > num_windows:
         raise ValueError(f"batch_size={batch_size} exceeds the {num_windows} windows of length "
                          f"{seq_len} that the text holds; use batch_size <= {num_windows}")
@@ -364,11 +378,22 @@ def window_dataset(ids: np.ndarray, seq_len: int, batch_size: int, *, shuffle: b
         narrow = np.uint8 if ids.min() >= 0 and ids.max() < 256 else np.int32
         # A variable, not a constant: tf.data captures a variable by handle, a constant by copy.
         ids_tensor = tf.Variable(ids.astype(narrow, copy=False), trainable=False)
+    if target_weights is not None:
+        target_weights = np.asarray(target_weights, np.float32)
+        if target_weights.shape != ids.shape or not np.isfinite(target_weights).all() or target_weights.min() < 0:
+            raise ValueError(f"target_weights must hold one finite weight >= 0 per id ({len(ids)}), "
+                             f"got shape {target_weights.shape}")
+        weights_tensor = tf.Variable(target_weights, trainable=False)
     offsets = tf.range(seq_len + 1, dtype=tf.int64)
+    start_of = None if starts is None else tf.constant(starts)
 
-    def cut(starts):  # (batch,) -> (batch, seq_len), (batch, seq_len)
-        window = tf.cast(tf.gather(ids_tensor, starts[:, None] * stride + offsets[None, :]), tf.int32)
-        return window[:, :-1], window[:, 1:]
+    def cut(indices):  # (batch,) window numbers -> (batch, seq_len), (batch, seq_len)[, (batch, seq_len)]
+        first = indices * stride if start_of is None else tf.gather(start_of, indices)
+        positions = first[:, None] + offsets[None, :]
+        window = tf.cast(tf.gather(ids_tensor, positions), tf.int32)
+        if target_weights is None:
+            return window[:, :-1], window[:, 1:]
+        return window[:, :-1], window[:, 1:], tf.gather(weights_tensor, positions[:, 1:])
 
     if shuffle:
         # One permutation tensor per epoch (8 bytes per window), streamed: a shuffle buffer would

@@ -235,3 +235,62 @@ def judge_continuation(prompt: str, continuation: str) -> str:
     """
     end = continuation.find("\n")
     return "no ending" if end < 0 else ending_verdict(prompt + continuation[:end])
+
+
+# --- training on whole stories, and forced choice ------------------------------------------------
+
+ENDING_LEAD = "In the end, "  # the first words of an ending: appended to a prompt, they cue the story to end
+
+
+def story_starts(text: str) -> np.ndarray:
+    """The offset of every story's first character in a corpus of one story per line."""
+    ends = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), np.uint32) == ord("\n"))
+    return np.concatenate([[0], ends[:-1] + 1]) if len(ends) else np.zeros(1, np.int64)
+
+
+def ending_name_mask(text: str) -> np.ndarray:
+    """True at the characters of each story's hero name in its ending (the fact a model must carry).
+
+    The mask has one entry per character of ``text`` (one story per line); the name in the opening is
+    not marked: it cannot be predicted.
+    """
+    mask = np.zeros(len(text), bool)
+    start = 0
+    for line in text.split("\n"):
+        sentences = split_sentences(line)
+        opening = parse_opening(sentences[0]) if sentences else None
+        if opening is not None and len(sentences) > 1:
+            ending_at = start + line.rindex(sentences[-1])
+            for match in re.finditer(rf"\b{opening[0]}\b", sentences[-1]):
+                mask[ending_at + match.start():ending_at + match.end()] = True
+        start += len(line) + 1
+    return mask
+
+
+def forced_choice(model, test_stories: list[Story], *, lead: str = ENDING_LEAD, batch_size: int = 16) -> dict:
+    """Rank every name, then every kind, as the model's continuation of ``prompt_before_ending + lead``.
+
+    The name is chosen among all ``NAMES`` (each followed by a space, so that no candidate is a prefix
+    of another); the kind among all ``KINDS``, after the story's true hero ("In the end, Pip the "), so
+    the two facts are scored separately. Uses ``scoring.continuation_log_probs``.
+
+    Returns:
+        A dict of equal-length lists: ``name`` and ``kind`` (the model's choices), ``name_right``,
+        ``kind_right`` and ``chose_friend`` (booleans), and ``name_log_prob`` (the true name's, in nats).
+    """
+    from utils import scoring  # here, not at the top: the corpus functions above need no TensorFlow
+
+    if not test_stories:
+        raise ValueError("test_stories must be a non-empty list of Story")
+    names, kinds = list(NAMES), list(KINDS)
+    prompts = [story.prompt_before_ending + lead for story in test_stories]
+    name_scores = scoring.continuation_log_probs(model, prompts, [f"{n} " for n in names], batch_size=batch_size)
+    kind_prompts = [f"{prompt}{story.hero} the " for prompt, story in zip(prompts, test_stories, strict=True)]
+    kind_scores = scoring.continuation_log_probs(model, kind_prompts, [f"{k} " for k in kinds], batch_size=batch_size)
+    chosen_names = [names[i] for i in name_scores.argmax(axis=1)]
+    chosen_kinds = [kinds[i] for i in kind_scores.argmax(axis=1)]
+    return {"name": chosen_names, "kind": chosen_kinds,
+            "name_right": [c == s.hero for c, s in zip(chosen_names, test_stories, strict=True)],
+            "kind_right": [c == s.kind for c, s in zip(chosen_kinds, test_stories, strict=True)],
+            "chose_friend": [c == s.friend for c, s in zip(chosen_names, test_stories, strict=True)],
+            "name_log_prob": [float(row[names.index(s.hero)]) for row, s in zip(name_scores, test_stories, strict=True)]}

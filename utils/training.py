@@ -7,6 +7,7 @@ What is added here and why:
   where the last good one was, and a resumed run forgets the best value and the patience.
 - ``EpochLog``: one compact line per epoch, in nats/char and bits/char.
 - ``SampleEachEpoch``: a short generated sample after each epoch, to watch the text improve.
+- ``MaskedLossLog``: the loss on chosen positions only (one fact's characters), which the average hides.
 Everything else (``BackupAndRestore``, ``EarlyStopping``, ``TerminateOnNaN``, cosine decay,
 gradient clipping) is Keras's.
 """
@@ -19,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from utils.checkpoints import AtomicBestCheckpoint, ResumableBackup, atomic_save
 from utils.checks import check_int, check_number
 from utils.data import nats_to_bits
 
-__all__ = ["ARTIFACTS_ENV_VAR", "AtomicBestCheckpoint", "EpochLog", "ResumableBackup", "SampleEachEpoch", "TimeBudget",
+__all__ = ["ARTIFACTS_ENV_VAR", "AtomicBestCheckpoint", "EpochLog", "MaskedLossLog", "ResumableBackup", "SampleEachEpoch", "TimeBudget",
            "artifacts_dir", "atomic_save", "build_compiled", "compile_char_model", "standard_callbacks"]
 
 ARTIFACTS_ENV_VAR = "RNN_ARTIFACTS_DIR"
@@ -83,6 +85,38 @@ class SampleEachEpoch(keras.callbacks.Callback):
         # Real line breaks (a play's speaker lines read as a play), each line marked as the model's text.
         lines = (self.prompt + text)[:200].split("\n")
         print(f"    sample after epoch {epoch + 1}:\n" + "\n".join("    | " + line for line in lines), flush=True)
+
+
+class MaskedLossLog(keras.callbacks.Callback):
+    """After each epoch, the mean cross-entropy (nats) at the ``mask``-ed target positions of fixed windows.
+
+    The average loss over all characters can hide the one that matters: a story's hero name is a few
+    characters in hundreds. The value is appended to ``self.losses`` and written into the epoch's logs
+    as ``name`` (so it lands in ``History`` beside ``val_loss``).
+
+    Args:
+        inputs, targets: (windows, time) int ids, e.g. validation windows and their next characters.
+        mask: (windows, time) bool, True at the target positions to average over (at least one).
+    """
+
+    def __init__(self, inputs, targets, mask, name: str = "val_masked_loss", batch_size: int = 64):
+        super().__init__()
+        self.inputs, self.targets, self.mask = np.asarray(inputs), np.asarray(targets), np.asarray(mask, bool)
+        if not (self.inputs.shape == self.targets.shape == self.mask.shape) or self.inputs.ndim != 2:
+            raise ValueError(f"inputs, targets and mask must have one (windows, time) shape, got {self.inputs.shape}, "
+                             f"{self.targets.shape} and {self.mask.shape}")
+        if not self.mask.any():
+            raise ValueError("mask must select at least one position")
+        check_int(batch_size, "batch_size")
+        self.name, self.batch_size, self.losses = name, batch_size, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logits = self.model.predict(self.inputs, batch_size=self.batch_size, verbose=0)
+        losses = keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(
+            self.targets, logits, from_logits=True))
+        self.losses.append(float(losses[self.mask].mean()))
+        if logs is not None:
+            logs[self.name] = self.losses[-1]
 
 
 class TimeBudget(keras.callbacks.Callback):
