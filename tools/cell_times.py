@@ -23,7 +23,7 @@ LONG_MINUTES = 1.0
 START, END = "<!-- cell-time:start -->", "<!-- cell-time:end -->"
 BLOCK = re.compile(r"\n*" + re.escape(START) + r".*?" + re.escape(END), re.S)
 # What utils.progress leaves in a cell's output: "label: 40/78 batches (51%) · 1.2 min elapsed ...".
-PROGRESS_LINE = re.compile(r"\d+/\d+ \w+ \(\d+%\) · ")
+PROGRESS_LINE = re.compile(r"\d+/\d+ [^()\n]+ \(\d+%\) · ")  # the unit may be several words
 
 
 def _minutes(value: float) -> str:
