@@ -15,6 +15,12 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # Printed values that differ between fast and full mode or between runs, and so may not be checked.
 VOLATILE = re.compile(r"\d+\.\d+ ?(s|ms|min|seconds|minutes)\b|characters/s|nats/char after|\d\.\d{4,}")
+# Checked lines that match VOLATILE but are exact constants, with the reason. Each goes at its notebook's next
+# re-run, which prints them as fractions instead.
+EXACT_CONSTANTS = {
+    ("05_mini_stories.ipynb", "{'name: a random name': '0.0625', \"name: a random name of the pronouns' gender\": '0.1250', "
+                              "'kind: a random kind': '0.0833'}"): "1/16, 1/8 and 1/12 to four places: the grammar's chance rates",
+}
 
 
 def checked_outputs(notebook) -> list[str]:
@@ -29,7 +35,8 @@ def test_checked_cells_print_deterministic_facts(path):
     (timings, long raw floats): nbval's fast run must reproduce the committed full run exactly."""
     expected = checked_outputs(nbformat.read(path, as_version=4))
     assert expected and all(expected), "every notebook has checked cells, and each prints something"
-    volatile = [line for text in expected for line in text.splitlines() if VOLATILE.search(line)]
+    volatile = [line for text in expected for line in text.splitlines()
+                if VOLATILE.search(line) and (path.name, line) not in EXACT_CONSTANTS]
     assert not volatile, f"checked cells print run-dependent values: {volatile[:3]}"
 
 
