@@ -73,15 +73,16 @@ def test_compiled_cached_generation_is_greedy_equal_and_seeded():
 def test_cached_generation_fills_the_context_exactly():
     model = _tiny_transformer(context=8)
     generator = kv_cache.CachedTextGenerator(model)
-    text = generator.generate("to be", 3, greedy=True)[0]  # 5 + 3 = the whole context
-    assert text == generation.WindowedTextGenerator(model).generate("to be", 3, greedy=True)[0]
+    # 5 + 4 - 1 = the whole context: the last of the 4 characters is never read back, so it needs no position
+    text = generator.generate("to be", 4, greedy=True)[0]
+    assert text == generation.WindowedTextGenerator(model).generate("to be", 4, greedy=True)[0]
 
 
 def test_past_the_context_is_a_clear_error():
     generator = kv_cache.CachedTextGenerator(_tiny_transformer(context=8))
-    with pytest.raises(ValueError, match=r"a prompt of 5 characters plus length=4 exceeds the model's context of 8 "
-                                         r"positions.*WindowedTextGenerator"):
-        generator.generate("to be", 4)
+    with pytest.raises(ValueError, match=r"a prompt of 5 characters plus length=5 needs 9 positions .* more than "
+                                         r"the model's context of 8 positions.*WindowedTextGenerator"):
+        generator.generate("to be", 5)
     with pytest.raises(ValueError, match="temperature must be"):
         generator.generate("to", 2, temperature=0)
 

@@ -178,7 +178,8 @@ class CachedTextGenerator(TextGenerator):
         """As ``TextGenerator.generate_many``.
 
         Raises:
-            ValueError: a bad argument, or a prompt whose length plus ``length`` exceeds ``model.context``.
+            ValueError: a bad argument, or a prompt whose length plus ``length`` minus one (the last
+                character is never read back) exceeds ``model.context``.
         """
         check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p,
                             num_streams=len(prompts) if isinstance(prompts, (list, tuple)) and prompts else 1,
@@ -186,8 +187,9 @@ class CachedTextGenerator(TextGenerator):
         encoded = self.encode_prompts(prompts)
         context = self.model.context
         longest = max(len(ids) for ids in encoded)
-        if longest + length > context:
-            raise ValueError(f"a prompt of {longest} characters plus length={length} exceeds the model's context of "
+        if longest + length - 1 > context:  # the last character written is never read back into the cache
+            raise ValueError(f"a prompt of {longest} characters plus length={length} needs {longest + length - 1} "
+                             f"positions (the last character is never read back), more than the model's context of "
                              f"{context} positions: the key/value cache holds at most {context}; shorten them, or "
                              "use generation.WindowedTextGenerator, which slides its window past the context")
         if length == 0:
