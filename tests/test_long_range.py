@@ -128,6 +128,19 @@ def test_train_with_checks_learns_a_short_adding_problem_and_reports_its_checks(
     assert result["steps_to_solve"] is None or result["steps_to_solve"] % 100 == 0
 
 
+def test_train_with_checks_shows_its_progress_in_steps_when_given_a_label(capsys):
+    keras.utils.set_random_seed(0)
+    model = long_range.build_task_model("adding", "SimpleRNN", 4, 1e-2)
+    data = long_range.adding_problem(64, 4, np.random.default_rng(0))
+    long_range.train_with_checks(model, data, data, steps=25, eval_every=10, batch_size=8, seed=0,
+                                 is_solved=lambda scores: False, progress_label="adding, SimpleRNN")
+    shown = capsys.readouterr().out.strip().splitlines()
+    assert shown[-1].startswith("adding, SimpleRNN: 20/20 steps (100%)") and shown[-1].endswith("done")
+    long_range.train_with_checks(model, data, data, steps=10, eval_every=10, batch_size=8, seed=0,
+                                 is_solved=lambda scores: False)
+    assert capsys.readouterr().out == ""  # no label: silent
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: long_range.recurrent_layer("Elman", 4), r"kind must be one of \('SimpleRNN', 'IRNN', 'LSTM', 'GRU'\)"),
     (lambda: long_range.recurrent_layer("LSTM", 0), "units must be an int >= 1"),

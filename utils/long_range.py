@@ -174,11 +174,13 @@ def build_task_model(task: str, kind: str, units: int, learning_rate: float, *, 
 
 
 def train_with_checks(model, train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray], *,
-                      steps: int, eval_every: int, batch_size: int, seed: int, is_solved) -> dict:
+                      steps: int, eval_every: int, batch_size: int, seed: int, is_solved,
+                      progress_label: str | None = None) -> dict:
     """Train for ``steps`` batches, evaluating on ``validation`` every ``eval_every`` steps.
 
     Args:
         is_solved: maps the list of validation scores (loss first, then metrics) to a bool.
+        progress_label: if given, a progress line with this label counts the steps done (``utils.progress``).
 
     Returns:
         ``curve`` (the last validation score at each check: accuracy for a model with a metric,
@@ -187,6 +189,8 @@ def train_with_checks(model, train: tuple[np.ndarray, np.ndarray], validation: t
     """
     import tensorflow as tf
 
+    from utils import progress  # imports Keras: only when training
+
     _check_positive(eval_every, "eval_every")
     _check_positive(batch_size, "batch_size")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < eval_every:
@@ -194,13 +198,17 @@ def train_with_checks(model, train: tuple[np.ndarray, np.ndarray], validation: t
     inputs, targets = train
     dataset = (tf.data.Dataset.from_tensor_slices((inputs, targets))
                .shuffle(len(inputs), seed=seed).repeat().batch(batch_size))
+    checks = steps // eval_every
+    shown = None if progress_label is None else progress.Progress(checks * eval_every, progress_label, "steps")
     curve, losses, steps_to_solve, scores = [], [], None, []
-    for check in range(1, steps // eval_every + 1):
+    for check in range(1, checks + 1):
         model.fit(dataset, steps_per_epoch=eval_every, epochs=1, verbose=0, shuffle=False)  # shuffled above
         scores = [float(s) for s in np.atleast_1d(model.evaluate(*validation, verbose=0))]
         losses.append(scores[0])
         curve.append(scores[-1])
         if steps_to_solve is None and is_solved(scores):
             steps_to_solve = check * eval_every
+        if shown is not None:
+            shown.update(check * eval_every, force=check == checks)
     return {"curve": curve, "final": curve[-1], "solved": bool(is_solved(scores)),
             "steps_to_solve": steps_to_solve, "finite": bool(np.all(np.isfinite(losses)))}
