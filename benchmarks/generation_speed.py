@@ -1,7 +1,7 @@
 """Characters per second of text generation: keras-io's windowed re-feeding vs explicit state.
 
 The model is an untrained ~1M-parameter LSTM (speed does not depend on the weights).
-Usage: python benchmarks/generation_speed.py [--chars 2000] [--refeed-chars 100]
+Usage: python benchmarks/generation_speed.py [--chars 2000] [--refeed-chars 100] [--record]
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import print_table, tf
+from _common import Report, add_record_argument, tf
 
 from utils import data, generation, models
 
@@ -24,7 +24,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chars", type=int, default=2000)
     parser.add_argument("--refeed-chars", type=int, default=100)
+    add_record_argument(parser)
     args = parser.parse_args()
+    report = Report(__file__)
 
     vocab = data.Vocabulary.from_text(data.load_corpus(verbose=False).text)
     model = models.build_char_model(vocab, models.CharModelConfig(embedding_dim=64, units=448, num_layers=1))
@@ -51,7 +53,10 @@ def main() -> None:
                          "streams": streams, "chars/s": speed})
     for row in rows:
         row["x keras-io"] = row["chars/s"] / reference
-    print_table(f"Generation speed, LSTM with {model.count_params():,} parameters", rows)
+    report.table(f"Generation speed, LSTM with {model.count_params():,} parameters", rows)
+
+    if args.record:
+        report.save()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Each case runs in a fresh process and reports the growth of its peak resident memory (RSS)
 over the memory it had once the corpus text was loaded, divided by the corpus size.
 The corpus is tiny Shakespeare repeated to the requested size.
-Usage: python benchmarks/input_pipeline_memory.py [--sizes-mb 1 10 100] [--one-hot-max-mb 1]
+Usage: python benchmarks/input_pipeline_memory.py [--sizes-mb 1 10 100] [--one-hot-max-mb 1] [--record]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from _common import print_table
+from _common import Report, add_record_argument
 
 CASE = textwrap.dedent("""
     import resource, sys
@@ -63,7 +63,9 @@ def main() -> None:
     parser.add_argument("--sizes-mb", type=float, nargs="+", default=[1, 10, 100])
     parser.add_argument("--one-hot-max-mb", type=float, default=1,
                         help="largest corpus to really one-hot encode; larger ones are projected")
+    add_record_argument(parser)
     args = parser.parse_args()
+    report = Report(__file__)
     rows = []
     for megabytes in args.sizes_mb:
         growth = run_case("tf.data windows (this course)", megabytes)
@@ -78,7 +80,10 @@ def main() -> None:
             projected = windows * 41 * 65 / 1e6  # (40 inputs + 1 target) x 65 booleans per window
             rows.append({"method": "keras-io one-hot arrays", "corpus MB": megabytes, "peak growth MB": projected,
                          "x corpus": projected / megabytes, "measured": False})
-    print_table("Input pipeline peak memory (RSS growth after the text is loaded)", rows)
+    report.table("Input pipeline peak memory (RSS growth after the text is loaded)", rows)
+
+    if args.record:
+        report.save()
 
 
 if __name__ == "__main__":

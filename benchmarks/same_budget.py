@@ -10,7 +10,7 @@ Recipes (each trained from scratch for --minutes on this machine):
   here, so its memory use does not limit it).
 The first two are scored on every position of 100-character validation windows, keras-io on
 the character after each 40-character validation window; all in nats per character.
-Usage: python benchmarks/same_budget.py [--minutes 30]
+Usage: python benchmarks/same_budget.py [--minutes 30] [--record]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import argparse
 import time
 
 import keras
-from _common import corpus_split, print_table, tf
+from _common import Report, add_record_argument, corpus_split, tf
 
 from utils import data, models, training
 
@@ -47,7 +47,9 @@ def keras_io_windows(ids, vocab_size: int, batch: int, shuffle: bool):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
+    add_record_argument(parser)
     args = parser.parse_args()
+    report = Report(__file__)
     vocab, train_ids, val_ids = corpus_split()
     rows = []
 
@@ -89,7 +91,10 @@ def main() -> None:
     for row in rows:
         row["bits/char"] = data.nats_to_bits(row["val nats/char"])
         row["vs best reference"] = row["val nats/char"] / best_reference
-    print_table(f"Same budget: {args.minutes:g} min of training each, tiny Shakespeare 90/10 split", rows)
+    report.table(f"Same budget: {args.minutes:g} min of training each, tiny Shakespeare 90/10 split", rows)
+
+    if args.record:
+        report.save()
 
 
 if __name__ == "__main__":

@@ -5,14 +5,14 @@ Three tables, each with a ratio against its own baseline row:
 2. the dtype policies float32, mixed_bfloat16 and mixed_float16 (baseline: float32);
 3. one device against ``MirroredStrategy`` on two logical CPUs (baseline: one device).
 
-Usage: python benchmarks/training_throughput.py [--steps 40] [--seq-len 100] [--units 512]
+Usage: python benchmarks/training_throughput.py [--steps 40] [--seq-len 100] [--units 512] [--record]
 """
 
 from __future__ import annotations
 
 import argparse
 
-from _common import corpus_split, print_table
+from _common import Report, add_record_argument, corpus_split
 
 from utils import data, distributed, models, performance, training
 
@@ -22,7 +22,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="timed training steps per measurement")
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--units", type=int, default=512)
+    add_record_argument(parser)
     args = parser.parse_args()
+    report = Report(__file__)
     import keras
     import tensorflow as tf
 
@@ -42,7 +44,7 @@ def main() -> None:
             xla = measure(batch, dropout=dropout, jit=True)
             rows.append({"batch": batch, "dropout": dropout, "chars/s": base, "chars/s with XLA": xla,
                          "XLA / no XLA": xla / base})
-    print_table(f"1. XLA: LSTM {args.units} units, sequence length {args.seq_len}", rows)
+    report.table(f"1. XLA: LSTM {args.units} units, sequence length {args.seq_len}", rows)
 
     rows = []
     for policy in ("float32", "mixed_bfloat16", "mixed_float16"):
@@ -51,14 +53,17 @@ def main() -> None:
     keras.config.set_dtype_policy("float32")
     for row in rows:
         row["relative to float32"] = row["chars/s"] / rows[0]["chars/s"]
-    print_table(f"2. Mixed precision: LSTM {args.units} units, batch 128, no dropout, no XLA", rows)
+    report.table(f"2. Mixed precision: LSTM {args.units} units, batch 128, no dropout, no XLA", rows)
 
     mirrored = tf.distribute.MirroredStrategy(devices)
     one = measure(128)
     two = measure(128, strategy=mirrored)
-    print_table(f"3. Devices: LSTM {args.units} units, global batch 128 (logical CPUs share the same cores)",
+    report.table(f"3. Devices: LSTM {args.units} units, global batch 128 (logical CPUs share the same cores)",
                 [{"devices": "one", "chars/s": one, "relative": 1.0},
                  {"devices": "MirroredStrategy, 2 logical CPUs", "chars/s": two, "relative": two / one}])
+
+    if args.record:
+        report.save()
 
 
 if __name__ == "__main__":
