@@ -71,8 +71,8 @@ def test_the_note_says_progress_only_when_the_run_showed_it():
 
 
 # Cells of a minute or more whose committed full-mode run shows no progress line (issue #19 asks every one
-# to): today's count, which may only go down; they get their progress at the notebook's next `make refresh`.
-PROGRESS_PENDING = {"03_vanishing_exploding_gradients.ipynb": 3}
+# to show it), per notebook, waiting for its next `make refresh`: none today, and the count may only go down.
+PROGRESS_PENDING: dict[str, int] = {}
 
 
 def test_every_long_cell_shows_its_progress():
