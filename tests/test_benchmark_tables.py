@@ -58,3 +58,19 @@ def test_a_benchmark_report_saves_its_tables_as_the_record_the_tool_reads(tmp_pa
     assert record["command"] == "python benchmarks/demo.py --chars 7"
     assert record["tables"] == [{"title": "Demo", "rows": [{"name": "one", "rate": 2.5, "count": 3}]}]
     assert "| one | 2.50 | 3 |" in benchmark_tables.block("demo", tmp_path)
+
+
+def test_the_same_budget_benchmark_says_what_limited_a_missed_target():
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO / 'benchmarks')!r})\n"
+        "from same_budget import limiting_factor\n"
+        "row = {'epochs': 12.5, 'train nats/char': 1.30, 'val nats/char': 1.45}\n"
+        "print(limiting_factor(row, 1.43))\n"
+        "print(limiting_factor({**row, 'train nats/char': 1.50, 'val nats/char': 1.52}, 1.43))\n"
+        "print(limiting_factor({**row, 'val nats/char': 1.42}, 1.43))\n")
+    printed = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    overfit, budget, met = printed.splitlines()
+    assert overfit.startswith("overfitting: the training loss (1.300) is below the target")
+    assert budget.startswith("the budget or the model: after 12.5 epochs even the training loss (1.500)")
+    assert met == "target met"
