@@ -74,3 +74,19 @@ def test_the_same_budget_benchmark_says_what_limited_a_missed_target():
     assert overfit.startswith("overfitting: the training loss (1.300) is below the target")
     assert budget.startswith("the budget or the model: after 12.5 epochs even the training loss (1.500)")
     assert met == "target met"
+
+
+def test_the_throughput_benchmark_calls_a_difference_only_when_the_ranges_do_not_overlap():
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO / 'benchmarks')!r})\n"
+        "from training_throughput import summary\n"
+        "print(summary([10.0, 12.0, 11.0]))\n"
+        "print(summary([13.0, 14.0, 15.0], [10.0, 12.0, 11.0])['verdict'])\n"
+        "print(summary([11.5, 14.0, 15.0], [10.0, 12.0, 11.0])['verdict'])\n"
+        "print(summary([5.0, 6.0, 5.5], [10.0, 12.0, 11.0]))\n")
+    printed = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    baseline, faster, overlapping, slower = printed.splitlines()
+    assert baseline == "{'chars/s (median)': 11.0, 'range': '10–12'}"
+    assert (faster, overlapping) == ("faster", "cannot tell")
+    assert slower == "{'chars/s (median)': 5.5, 'range': '5–6', 'x baseline': 0.5, 'verdict': 'slower'}"
