@@ -52,12 +52,18 @@ def keras_io_windows(ids, vocab_size: int, batch: int, shuffle: bool):
     return windows.map(lambda x, y: (tf.one_hot(x, vocab_size), y[:, -1]))
 
 
-def result_row(recipe: str, model, used_seconds: float, windows_per_epoch: int, batch: int,
-               train_loss: float, val_loss: float) -> dict:
-    """One table row: what the recipe ran (steps, epochs of the training split) and where it ended."""
+def result_row(recipe: str, model, used_seconds: float, windows_per_epoch: int, batch: int, windows,
+               train_sample, val_ids) -> dict:
+    """One table row: what the recipe ran (steps, epochs of the training split) and where it ended.
+
+    ``windows(ids)`` builds the recipe's evaluation batches from ids; the model is scored with it on a
+    sample of the training split and on the validation split.
+    """
     steps = int(model.optimizer.iterations.numpy())
     return {"recipe": recipe, "params": model.count_params(), "minutes": used_seconds / 60, "steps": steps,
-            "epochs": steps * batch / windows_per_epoch, "train nats/char": train_loss, "val nats/char": val_loss}
+            "epochs": steps * batch / windows_per_epoch,
+            "train nats/char": model.evaluate(windows(train_sample), verbose=0),
+            "val nats/char": model.evaluate(windows(val_ids), verbose=0)}
 
 
 def limiting_factor(row: dict, target: float) -> str:
@@ -92,8 +98,7 @@ def main() -> None:
     training.compile_char_model(ours, 4e-3, total_steps=max(planned, 200), warmup_steps=100)
     used = train_for(ours, train_ds, args.minutes)
     rows.append(result_row("this course: LSTM 512 + schedule", ours, used, len(train_ids) // 100, 128,
-                           ours.evaluate(data.window_dataset(train_sample, 100, 128, shuffle=False), verbose=0),
-                           ours.evaluate(data.window_dataset(val_ids, 100, 128, shuffle=False), verbose=0)))
+                           lambda ids: data.window_dataset(ids, 100, 128, shuffle=False), train_sample, val_ids))
 
     # TensorFlow tutorial
     keras.utils.set_random_seed(0)
@@ -102,8 +107,7 @@ def main() -> None:
     tutorial.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     used = train_for(tutorial, data.window_dataset(train_ids, 100, 64).repeat(), args.minutes)
     rows.append(result_row("TF tutorial: GRU 1024", tutorial, used, len(train_ids) // 100, 64,
-                           tutorial.evaluate(data.window_dataset(train_sample, 100, 64, shuffle=False), verbose=0),
-                           tutorial.evaluate(data.window_dataset(val_ids, 100, 64, shuffle=False), verbose=0)))
+                           lambda ids: data.window_dataset(ids, 100, 64, shuffle=False), train_sample, val_ids))
 
     # keras-io
     keras.utils.set_random_seed(0)
@@ -112,8 +116,7 @@ def main() -> None:
     keras_io.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="sparse_categorical_crossentropy")
     used = train_for(keras_io, keras_io_windows(train_ids, vocab.size, 128, True).repeat(), args.minutes)
     rows.append(result_row("keras-io: LSTM 128, one-hot", keras_io, used, (len(train_ids) - 40) // 3, 128,
-                           keras_io.evaluate(keras_io_windows(train_sample, vocab.size, 128, False), verbose=0),
-                           keras_io.evaluate(keras_io_windows(val_ids, vocab.size, 128, False), verbose=0)))
+                           lambda ids: keras_io_windows(ids, vocab.size, 128, False), train_sample, val_ids))
 
     best_reference = min(r["val nats/char"] for r in rows[1:])
     for row in rows:
