@@ -66,6 +66,22 @@ def test_transformer_block_is_causal_and_keeps_shape():
     assert not np.allclose(y[:, 5:], y2[:, 5:])
 
 
+def test_encoder_block_sees_the_future_and_ignores_padding():
+    keras.utils.set_random_seed(5)
+    block = attention.TransformerBlock(dim=16, num_heads=2, ffn_dim=32, causal=False)
+    x = np.random.default_rng(5).normal(size=(2, 8, 16)).astype("float32")
+    changed = x.copy()
+    changed[:, 5:] = np.random.default_rng(6).normal(size=(2, 3, 16))  # not a constant shift: LayerNorm removes one
+    assert not np.allclose(np.asarray(block(x))[:, :5], np.asarray(block(changed))[:, :5]), "position 0 sees 5..7"
+    real = np.array([[True] * 5 + [False] * 3, [True] * 8])
+    masked, masked_changed = (np.asarray(block(v, padding_mask=real)) for v in (x, changed))
+    np.testing.assert_allclose(masked[0, :5], masked_changed[0, :5], atol=1e-6)  # row 0: 5..7 are padding
+    assert not np.allclose(masked[1, :5], masked_changed[1, :5])  # row 1: they are real
+    shorter = np.asarray(block(x[:1, :5], padding_mask=real[:1, :5]))
+    np.testing.assert_allclose(masked[0, :5], shorter[0], atol=1e-5)  # padding changes nothing at real positions
+    assert attention.TransformerBlock.from_config(block.get_config()).causal is False
+
+
 def test_transformer_model_saves_and_loads_safely(tmp_path):
     keras.utils.set_random_seed(4)
     inputs = keras.Input((None,), dtype="int32")

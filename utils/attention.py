@@ -115,17 +115,20 @@ class PositionalEmbedding(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="rnn_course")
 class TransformerBlock(keras.layers.Layer):
-    """Pre-norm causal Transformer block: ``x + MHA(LN(x))`` then ``x + FFN(LN(x))``.
+    """Pre-norm Transformer block: ``x + MHA(LN(x))`` then ``x + FFN(LN(x))``.
 
     Pre-norm (layer normalisation before each sub-layer, as in GPT-2) trains stably without a
-    learning-rate warm-up as long; the causal mask stops position t from seeing t+1, t+2, ...
+    learning-rate warm-up as long. ``causal=True`` (a language model's decoder) stops position t
+    from seeing t+1, t+2, ...; ``causal=False`` (an encoder, for classification) lets every position
+    see the whole sequence, except the padded positions that ``padding_mask`` marks False.
     """
 
-    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.0, **kwargs):
+    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.0, causal: bool = True, **kwargs):
         super().__init__(**kwargs)
         if dim % num_heads:
             raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")
         self.dim, self.num_heads, self.ffn_dim, self.dropout_rate = dim, num_heads, ffn_dim, dropout
+        self.causal = causal
         self.norm1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm1")
         self.attention = keras.layers.MultiHeadAttention(num_heads, dim // num_heads, dropout=dropout, name="attention")
         self.norm2 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm2")
@@ -140,12 +143,17 @@ class TransformerBlock(keras.layers.Layer):
         self.ffn_in.build(input_shape)
         self.ffn_out.build((*input_shape[:-1], self.ffn_dim))
 
-    def call(self, x, training: bool = False):
+    def call(self, x, training: bool = False, padding_mask=None):
+        """``x``: (batch, time, dim); ``padding_mask``: (batch, time), True at real positions (None: all real)."""
+        attention_mask = None
+        if padding_mask is not None:  # (batch, time) -> (batch, query, key): no query attends to a padded key
+            attention_mask = ops.logical_and(ops.expand_dims(padding_mask, 1), ops.expand_dims(padding_mask, 2))
         h = self.norm1(x)
-        x = x + self.dropout(self.attention(h, h, use_causal_mask=True, training=training), training=training)
+        attended = self.attention(h, h, attention_mask=attention_mask, use_causal_mask=self.causal, training=training)
+        x = x + self.dropout(attended, training=training)
         h = self.norm2(x)
         return x + self.dropout(self.ffn_out(self.ffn_in(h)), training=training)
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "num_heads": self.num_heads, "ffn_dim": self.ffn_dim,
-                "dropout": self.dropout_rate}
+                "dropout": self.dropout_rate, "causal": self.causal}
