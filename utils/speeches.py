@@ -141,14 +141,13 @@ def pad(ids: list[np.ndarray], length: int | None = None) -> np.ndarray:
     Raises:
         ValueError: a sequence is longer than ``length``.
     """
+    import keras
+
     longest = max(len(x) for x in ids)
     length = longest if length is None else length
-    if longest > length:
+    if longest > length:  # pad_sequences would truncate silently
         raise ValueError(f"length={length} is shorter than the longest sequence ({longest}); truncate first")
-    out = np.zeros((len(ids), length), dtype=np.int32)
-    for row, x in enumerate(ids):
-        out[row, :len(x)] = x
-    return out
+    return keras.utils.pad_sequences(ids, maxlen=length, dtype="int32", padding="post", value=0)
 
 
 def batched_dataset(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None,
