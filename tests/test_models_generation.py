@@ -292,7 +292,7 @@ def test_cli_generates_and_rejects_bad_arguments_without_touching_the_model(save
 
 
 def test_cli_continues_a_long_prompt_file(saved_model, tmp_path, capsys):
-    """--prompt-file: a prompt of 20,000 characters read in one compiled pass; only the continuation is printed,
+    """--prompt-file: a prompt of 20,000 characters read by utils.priming; only the continuation is printed,
     and it equals what the Python API generates from the same prompt and seed."""
     from utils import generate
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from utils import priming
 from utils.checks import check_int
-from utils.generation import MAX_LENGTH, MAX_STREAMS, compiled_prompt_reader
+from utils.generation import MAX_LENGTH, MAX_STREAMS
 
 MAX_BEAM_WIDTH = 256
 
@@ -52,7 +53,6 @@ class BeamSearch:
         self.model = model
         self.vocabulary = model.vocabulary
         self._loop = tf.function(self._search_loop, reduce_retracing=True)
-        self._read_prompts = compiled_prompt_reader(model)
 
     def _search_loop(self, logits, states, length, beam_width):
         """logits (batch, vocab) and states after each prompt -> (sequences (batch, beams, length), scores)."""
@@ -114,9 +114,9 @@ class BeamSearch:
         order, last_logits, states = [], [], []
         for size in sorted({len(ids) for ids in encoded}):  # prompts of one length are read together
             members = [i for i, ids in enumerate(encoded) if len(ids) == size]
-            logits, member_states = self._read_prompts(np.stack([encoded[i] for i in members]).astype(np.int32))
+            logits, member_states = priming.read_prompts(self.model, np.stack([encoded[i] for i in members]))
             order += members
-            last_logits.append(logits[:, -1])
+            last_logits.append(logits)
             states.append(member_states)
         back = np.argsort(order)
         logits = tf.gather(tf.concat(last_logits, 0), back)

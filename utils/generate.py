@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="a .keras file saved from a CharLanguageModel")
     prompt = parser.add_mutually_exclusive_group(required=True)
     prompt.add_argument("--prompt", help="text to continue; its characters must be in the vocabulary")
-    prompt.add_argument("--prompt-file", help="a UTF-8 text file to continue (read in one compiled pass)")
+    prompt.add_argument("--prompt-file", help="a UTF-8 text file to continue (read once, by utils.priming)")
     parser.add_argument("--length", type=int, default=500, help="characters to generate (0 to 1,000,000)")
     parser.add_argument("--temperature", type=float, default=0.8, help="0.001 to 1000; lower is more conservative")
     choice = parser.add_mutually_exclusive_group()

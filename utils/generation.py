@@ -1,6 +1,6 @@
 """Sampling text from a character model: greedy, temperature, top-k and top-p, fast.
 
-``TextGenerator`` reads the prompt once, then generates with the recurrent state carried
+``TextGenerator`` reads the prompt once (``priming.read_prompts``), then generates with the recurrent state carried
 explicitly (O(1) work per character) inside one compiled ``tf.function`` loop, for one or
 many streams at once. ``generate_by_refeeding`` is the keras-io recipe (re-feed a window
 through ``model.predict`` for every character, O(window) per character), kept only as the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from utils import priming
 from utils.checks import check_int
 
 NO_TOP_K = 0  # top_k value meaning "no top-k filtering"
@@ -101,7 +102,9 @@ def compiled_prompt_reader(model):
 
     Called eagerly, a Keras recurrent layer steps through the prompt in a Python loop; compiled, the
     same loop runs in the graph with identical results (for a 512-unit LSTM on the course's 2-core
-    CPU, measured once: 4.5 ms per character eagerly, 0.14 ms compiled).
+    CPU, measured once: 4.5 ms per character eagerly, 0.14 ms compiled). The generators read prompts with
+    ``priming.read_prompts`` instead, the same recurrence in NumPy with fewer calls per step, about three
+    times faster again (``benchmarks/prompt_priming.py``).
     """
     return tf.function(lambda ids: model(ids, return_state=True),
                        input_signature=[tf.TensorSpec([None, None], tf.int32)])
@@ -115,7 +118,6 @@ class TextGenerator:
         self.vocabulary = model.vocabulary
         # jit_compile=False: XLA made this loop slower on a 2-core CPU (benchmarks/generation_speed.py).
         self._loop = tf.function(self._sample_loop, reduce_retracing=True, jit_compile=jit_compile)
-        self._read_prompts = compiled_prompt_reader(model) if hasattr(model, "step") else None
 
     def _sample_loop(self, logits, states, length, seed, temperature, top_k, top_p, greedy):
         ids = tf.TensorArray(tf.int32, size=length)
@@ -158,7 +160,7 @@ class TextGenerator:
                       top_p: float | None = None, greedy: bool = False, seed: int = 0) -> list[str]:
         """Continue each of several prompts (of any lengths) by ``length`` characters, in one batched loop.
 
-        Each prompt is read once with the recurrent layers (prompts of equal length together), then
+        Each prompt is read once by ``priming.read_prompts`` (prompts of equal length together), then
         all streams are sampled together. Returns one continuation per prompt, in order.
         """
         check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p,
@@ -170,9 +172,9 @@ class TextGenerator:
         order, last_logits, states = [], [], []
         for size in sorted({len(ids) for ids in encoded}):
             members = [i for i, ids in enumerate(encoded) if len(ids) == size]
-            logits, member_states = self._read_prompts(np.stack([encoded[i] for i in members]).astype(np.int32))
+            logits, member_states = priming.read_prompts(self.model, np.stack([encoded[i] for i in members]))
             order += members
-            last_logits.append(logits[:, -1])
+            last_logits.append(logits)
             states.append(member_states)
         back = np.argsort(order)  # rows were grouped by prompt length: put them back in the prompts' order
         logits = tf.gather(tf.concat(last_logits, 0), back)

@@ -1,0 +1,169 @@
+"""Reading a long prompt into a recurrent model's state: the fused recurrence, in NumPy.
+
+Before a recurrent model continues a prompt it must read it: only the final state and the last
+position's logits matter. The recurrence is sequential, so with one stream every character waits for
+the one before, and each step reads the whole recurrent matrix again (512 x 2048 float32 = 4 MiB for
+notebook 02's LSTM). Compiled TensorFlow (``generation.compiled_prompt_reader``) runs that loop at
+about 0.13 ms per character on the course's 2-core CPU, and most of that is the fixed cost of the
+loop's many small operations, not arithmetic. This module runs the same loop with as few calls per
+step as each cell allows, close to the cost of the matrix-vector product alone:
+
+- the input projections of a chunk of characters are one matrix product (``x @ kernel + bias``);
+- each step is one product with the recurrent matrix plus a few in-place vector operations;
+- for the LSTM and GRU, ``sigmoid(x) = (1 + tanh(x / 2)) / 2`` with the halving folded into the
+  weights, so one ``tanh`` covers every gate of a step;
+- states are columns ``(units, batch)``, so the recurrent product reads its matrix row by row.
+
+The result equals the Keras model's own reading within float32 rounding (tests/test_priming.py);
+``benchmarks/prompt_priming.py`` measures it against the compiled and the eager readers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK = 2048  # characters projected at once: bounds memory (chunk x 4 x units floats per stream)
+
+
+def _halve_rows(matrix: np.ndarray, rows: slice) -> np.ndarray:
+    matrix = matrix.copy()
+    matrix[rows] *= 0.5
+    return matrix
+
+
+def _cell_weights(layer, cell: str) -> dict:
+    """A Keras recurrent layer's weights, transposed to (gates, inputs), gates reordered and pre-scaled.
+
+    LSTM: Keras's gate order i, f, c, o becomes o, i, f, c: the three sigmoid gates are contiguous (their
+    rows are halved), and i, f sit next to c (see ``_lstm_steps``). GRU (``reset_after=True``): z, r, h; z and r rows halved; the recurrent bias
+    stays separate because r multiplies it. SimpleRNN: as is.
+    """
+    kernel = np.asarray(layer.cell.kernel, np.float32).T  # (gates * units, inputs)
+    recurrent = np.asarray(layer.cell.recurrent_kernel, np.float32).T  # (gates * units, units)
+    bias = np.asarray(layer.cell.bias, np.float32)
+    units = recurrent.shape[1]
+    if cell == "lstm":
+        order = np.r_[3 * units:4 * units, 0:2 * units, 2 * units:3 * units]  # o, i, f, c
+        halved = slice(0, 3 * units)
+        return {"kernel": _halve_rows(kernel[order], halved), "recurrent": _halve_rows(recurrent[order], halved),
+                "bias": _halve_rows(bias[order], halved)}
+    if cell == "gru":
+        if not layer.cell.reset_after:
+            raise ValueError("GRU layers must use reset_after=True (the Keras default) to be primed here")
+        halved = slice(0, 2 * units)
+        return {"kernel": _halve_rows(kernel, halved), "recurrent": _halve_rows(recurrent, halved),
+                "bias": _halve_rows(bias[0], halved), "recurrent_bias": _halve_rows(bias[1], halved)}
+    return {"kernel": kernel, "recurrent": recurrent, "bias": bias}
+
+
+def _lstm_steps(projected: np.ndarray, weights: dict, h: np.ndarray, c: np.ndarray, outputs: np.ndarray | None) -> None:
+    """Run an LSTM over ``projected`` (time, 4 * units, batch), updating ``h`` and ``c`` (units, batch) in place.
+
+    One buffer holds the gates o, i, f, the candidate g and then the cell state c, so that a single
+    product ``[i, f] * [g, c]`` gives both terms of ``c = f * c + i * g``: nine calls per step.
+    """
+    units = h.shape[0]
+    recurrent = weights["recurrent"]
+    buffer = np.empty((5 * units, h.shape[1]), np.float32)
+    gates, sigmoids, cell = buffer[:4 * units], buffer[:3 * units], buffer[4 * units:]
+    output_gate, input_forget, candidate_cell = buffer[:units], buffer[units:3 * units], buffer[3 * units:]
+    cell[...] = c
+    terms = np.empty((2 * units, h.shape[1]), np.float32)
+    scratch = np.empty_like(h)
+    for t, x in enumerate(projected):
+        np.matmul(recurrent, h, out=gates)
+        gates += x
+        np.tanh(gates, out=gates)  # tanh(x / 2) for o, i, f (rows halved); tanh(x) for the candidate
+        sigmoids *= 0.5
+        sigmoids += 0.5
+        np.multiply(input_forget, candidate_cell, out=terms)  # [i * g, f * c]
+        np.add(terms[:units], terms[units:], out=cell)
+        np.tanh(cell, out=scratch)
+        np.multiply(output_gate, scratch, out=h)
+        if outputs is not None:
+            outputs[t] = h
+    c[...] = cell
+
+
+def _gru_steps(projected: np.ndarray, weights: dict, h: np.ndarray, outputs: np.ndarray | None) -> None:
+    """Run a GRU (``reset_after=True``) over ``projected`` (time, 3 * units, batch), updating ``h`` in place."""
+    units = h.shape[0]
+    recurrent, recurrent_bias = weights["recurrent"], weights["recurrent_bias"][:, None]  # added to every column
+    hidden = np.empty_like(projected[0])
+    gates, update_gate, reset_gate, candidate = hidden[:2 * units], hidden[:units], hidden[units:2 * units], hidden[2 * units:]
+    scratch = np.empty_like(h)
+    for t, x in enumerate(projected):
+        np.matmul(recurrent, h, out=hidden)
+        hidden += recurrent_bias
+        gates += x[:2 * units]
+        np.tanh(gates, out=gates)  # z and r rows halved: sigmoid = (1 + tanh(x / 2)) / 2
+        gates *= 0.5
+        gates += 0.5
+        candidate *= reset_gate  # reset_after: r multiplies the recurrent part, bias included
+        candidate += x[2 * units:]
+        np.tanh(candidate, out=candidate)
+        np.subtract(h, candidate, out=scratch)  # h = z * h + (1 - z) * candidate = candidate + z * (h - candidate)
+        scratch *= update_gate
+        np.add(candidate, scratch, out=h)
+        if outputs is not None:
+            outputs[t] = h
+
+
+def _simple_rnn_steps(projected: np.ndarray, weights: dict, h: np.ndarray, outputs: np.ndarray | None) -> None:
+    """Run a tanh RNN over ``projected`` (time, units, batch), updating ``h`` in place."""
+    recurrent = weights["recurrent"]
+    scratch = np.empty_like(h)
+    for t, x in enumerate(projected):
+        np.matmul(recurrent, h, out=scratch)
+        scratch += x
+        np.tanh(scratch, out=h)
+        if outputs is not None:
+            outputs[t] = h
+
+
+def read_prompts(model, ids) -> tuple[np.ndarray, list[list[np.ndarray]]]:
+    """Read prompts of equal length into a ``CharLanguageModel``'s state, as ``model(ids, return_state=True)`` would.
+
+    Args:
+        model: a ``models.CharLanguageModel`` (LSTM, GRU or SimpleRNN layers, any number).
+        ids: (batch, time) int ids, ``time >= 1``.
+
+    Returns:
+        (logits (batch, vocab) after the last character, states: one list per layer of (batch, units)
+        arrays, in the model's order: ``[h, c]`` for an LSTM, ``[h]`` otherwise).
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.shape[1] < 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be a (batch, time) integer array with time >= 1, got shape {ids.shape} "
+                         f"and dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= model.vocabulary.size):
+        raise ValueError(f"ids must be in [0, {model.vocabulary.size}) (the model's vocabulary), "
+                         f"got values from {ids.min()} to {ids.max()}")
+    cell = model.config.cell
+    batch, units = ids.shape[0], model.config.units
+    table = np.asarray(model.embedding.embeddings, np.float32)
+    layers = [_cell_weights(layer, cell) for layer in model.recurrent_layers]
+    hs = [np.zeros((units, batch), np.float32) for _ in layers]  # states as columns: (units, batch)
+    cs = [np.zeros((units, batch), np.float32) for _ in layers]
+    for start in range(0, ids.shape[1], CHUNK):
+        x = table[ids[:, start:start + CHUNK]]  # (batch, chunk, inputs)
+        for weights, h, c in zip(layers, hs, cs, strict=True):
+            projected = x @ weights["kernel"].T + weights["bias"]  # (batch, chunk, gates)
+            projected = np.ascontiguousarray(projected.transpose(1, 2, 0))  # (chunk, gates, batch): a column per step
+            last_layer = weights is layers[-1]
+            # The last layer's outputs are not kept: the head reads only its final state
+            outputs = None if last_layer else np.empty((projected.shape[0], units, batch), np.float32)
+            if cell == "lstm":
+                _lstm_steps(projected, weights, h, c, outputs)
+            elif cell == "gru":
+                _gru_steps(projected, weights, h, outputs)
+            else:
+                _simple_rnn_steps(projected, weights, h, outputs)
+            if not last_layer:  # its outputs are the next layer's inputs (batch, chunk, units); dropout is off
+                x = outputs.transpose(2, 0, 1)
+    last = hs[-1].T
+    logits = last @ np.asarray(model.head.kernel, np.float32) + np.asarray(model.head.bias, np.float32)
+    dtype = model.recurrent_layers[0].compute_dtype  # float16 under a mixed-precision policy: what model.step expects
+    states = [[h.T.astype(dtype), c.T.astype(dtype)] if cell == "lstm" else [h.T.astype(dtype)]
+              for h, c in zip(hs, cs, strict=True)]
+    return logits, states
