@@ -343,7 +343,7 @@ def test_no_accepted_sampling_argument_yields_an_id_outside_the_vocabulary():
 
 
 def test_compiled_prompt_reader_equals_the_eager_model():
-    """Prompts are read by one compiled graph (the eager recurrent loop is far slower): same logits and states."""
+    """compiled_prompt_reader reads prompts in one compiled graph (the eager loop is far slower): same logits and states."""
     model = models.build_char_model(VOCAB, models.CharModelConfig(embedding_dim=8, units=8, num_layers=2))
     ids = np.stack([VOCAB.encode(TEXT[:300]), VOCAB.encode(TEXT[5:305])]).astype(np.int32)
     eager_logits, eager_states = model(ids, return_state=True)

@@ -111,16 +111,8 @@ class BeamSearch:
             if not isinstance(prompt, str) or not prompt:
                 raise ValueError(f"prompt must be a non-empty str, got {prompt!r}")
             encoded.append(self.vocabulary.encode(prompt, argument="prompt"))
-        order, last_logits, states = [], [], []
-        for size in sorted({len(ids) for ids in encoded}):  # prompts of one length are read together
-            members = [i for i, ids in enumerate(encoded) if len(ids) == size]
-            logits, member_states = priming.read_prompts(self.model, np.stack([encoded[i] for i in members]))
-            order += members
-            last_logits.append(logits)
-            states.append(member_states)
-        back = np.argsort(order)
-        logits = tf.gather(tf.concat(last_logits, 0), back)
-        states = tf.nest.map_structure(lambda *parts: tf.gather(tf.concat(parts, 0), back), *states)
+        logits, states = priming.read_many(self.model, encoded)  # each distinct prompt read once
+        logits, states = tf.convert_to_tensor(logits), tf.nest.map_structure(tf.convert_to_tensor, states)
         sequences, scores = self._loop(logits, states, tf.constant(length), tf.constant(beam_width))
         best = tf.argmax(scores, axis=-1, output_type=tf.int32)
         chosen = tf.gather(sequences, best, batch_dims=1).numpy()

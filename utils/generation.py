@@ -160,8 +160,8 @@ class TextGenerator:
                       top_p: float | None = None, greedy: bool = False, seed: int = 0) -> list[str]:
         """Continue each of several prompts (of any lengths) by ``length`` characters, in one batched loop.
 
-        Each prompt is read once by ``priming.read_prompts`` (prompts of equal length together), then
-        all streams are sampled together. Returns one continuation per prompt, in order.
+        Each distinct prompt is read once by ``priming.read_many`` (prompts of equal length together),
+        then all streams are sampled together. Returns one continuation per prompt, in order.
         """
         check_sampling_args(self.vocabulary.size, length=length, temperature=temperature, top_k=top_k, top_p=top_p,
                             num_streams=len(prompts) if isinstance(prompts, (list, tuple)) and prompts else 1,
@@ -169,16 +169,8 @@ class TextGenerator:
         encoded = self.encode_prompts(prompts)
         if length == 0:
             return [""] * len(prompts)
-        order, last_logits, states = [], [], []
-        for size in sorted({len(ids) for ids in encoded}):
-            members = [i for i, ids in enumerate(encoded) if len(ids) == size]
-            logits, member_states = priming.read_prompts(self.model, np.stack([encoded[i] for i in members]))
-            order += members
-            last_logits.append(logits)
-            states.append(member_states)
-        back = np.argsort(order)  # rows were grouped by prompt length: put them back in the prompts' order
-        logits = tf.gather(tf.concat(last_logits, 0), back)
-        states = tf.nest.map_structure(lambda *parts: tf.gather(tf.concat(parts, 0), back), *states)
+        logits, states = priming.read_many(self.model, encoded)  # each distinct prompt read once
+        logits, states = tf.convert_to_tensor(logits), tf.nest.map_structure(tf.convert_to_tensor, states)
         ids = self._loop(logits, states, tf.constant(length), tf.constant(seed, tf.int32),
                          tf.constant(temperature, tf.float32), tf.constant(top_k or NO_TOP_K, tf.int32),
                          tf.constant(1.0 if top_p is None else top_p, tf.float32), tf.constant(bool(greedy)))

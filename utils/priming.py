@@ -3,26 +3,30 @@
 Before a recurrent model continues a prompt it must read it: only the final state and the last
 position's logits matter. The recurrence is sequential, so with one stream every character waits for
 the one before, and each step reads the whole recurrent matrix again (512 x 2048 float32 = 4 MiB for
-notebook 02's LSTM). Compiled TensorFlow (``generation.compiled_prompt_reader``) runs that loop at
-about 0.13 ms per character on the course's 2-core CPU, and most of that is the fixed cost of the
-loop's many small operations, not arithmetic. This module runs the same loop with as few calls per
-step as each cell allows, close to the cost of the matrix-vector product alone:
+notebook 02's LSTM). Compiled TensorFlow (``generation.compiled_prompt_reader``) runs that loop as
+many small operations per step, whose fixed costs add up to more than the arithmetic. This module
+runs the same loop with as few calls per step as each cell allows, close to the cost of the
+matrix-vector product alone:
 
-- the input projections of a chunk of characters are one matrix product (``x @ kernel + bias``);
+- the input projections of a chunk of characters are one matrix product (``kernel @ x + bias``);
 - each step is one product with the recurrent matrix plus a few in-place vector operations;
 - for the LSTM and GRU, ``sigmoid(x) = (1 + tanh(x / 2)) / 2`` with the halving folded into the
   weights, so one ``tanh`` covers every gate of a step;
 - states are columns ``(units, batch)``, so the recurrent product reads its matrix row by row.
 
-The result equals the Keras model's own reading within float32 rounding (tests/test_priming.py);
-``benchmarks/prompt_priming.py`` measures it against the compiled and the eager readers.
+For a float32 model the result equals the Keras model's own reading within float32 rounding
+(tests/test_priming.py); under a mixed-precision policy the model computes in float16 and this in
+float32, so they differ by float16 rounding. ``benchmarks/prompt_priming.py`` measures it against the
+compiled and the eager readers.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
-CHUNK = 2048  # characters projected at once: bounds memory (chunk x 4 x units floats per stream)
+CHUNK = 2048  # at most this many characters projected at once
+CHUNK_FLOATS = 2**23  # and at most this many projected floats (32 MiB): fewer characters per chunk for many streams
 
 
 def _halve_rows(matrix: np.ndarray, rows: slice) -> np.ndarray:
@@ -34,12 +38,13 @@ def _halve_rows(matrix: np.ndarray, rows: slice) -> np.ndarray:
 def _cell_weights(layer, cell: str) -> dict:
     """A Keras recurrent layer's weights, transposed to (gates, inputs), gates reordered and pre-scaled.
 
-    LSTM: Keras's gate order i, f, c, o becomes o, i, f, c: the three sigmoid gates are contiguous (their
-    rows are halved), and i, f sit next to c (see ``_lstm_steps``). GRU (``reset_after=True``): z, r, h; z and r rows halved; the recurrent bias
-    stays separate because r multiplies it. SimpleRNN: as is.
+    LSTM: Keras's gate order i, f, c, o (c: the candidate) becomes o, i, f, c: the three sigmoid gates
+    are contiguous (their rows are halved), and i, f sit next to the candidate (see ``_lstm_steps``).
+    GRU (``reset_after=True``): z, r, h; z and r rows halved; the recurrent bias stays separate because
+    r multiplies it. SimpleRNN: as is.
     """
-    kernel = np.asarray(layer.cell.kernel, np.float32).T  # (gates * units, inputs)
-    recurrent = np.asarray(layer.cell.recurrent_kernel, np.float32).T  # (gates * units, units)
+    kernel = np.ascontiguousarray(np.asarray(layer.cell.kernel, np.float32).T)  # (gates * units, inputs)
+    recurrent = np.ascontiguousarray(np.asarray(layer.cell.recurrent_kernel, np.float32).T)  # (gates * units, units)
     bias = np.asarray(layer.cell.bias, np.float32)
     units = recurrent.shape[1]
     if cell == "lstm":
@@ -49,7 +54,8 @@ def _cell_weights(layer, cell: str) -> dict:
                 "bias": _halve_rows(bias[order], halved)}
     if cell == "gru":
         if not layer.cell.reset_after:
-            raise ValueError("GRU layers must use reset_after=True (the Keras default) to be primed here")
+            raise ValueError(f"layer {layer.name!r}: reset_after must be True (the Keras default) to be read "
+                             "here, got False")
         halved = slice(0, 2 * units)
         return {"kernel": _halve_rows(kernel, halved), "recurrent": _halve_rows(recurrent, halved),
                 "bias": _halve_rows(bias[0], halved), "recurrent_bias": _halve_rows(bias[1], halved)}
@@ -60,7 +66,8 @@ def _lstm_steps(projected: np.ndarray, weights: dict, h: np.ndarray, c: np.ndarr
     """Run an LSTM over ``projected`` (time, 4 * units, batch), updating ``h`` and ``c`` (units, batch) in place.
 
     One buffer holds the gates o, i, f, the candidate g and then the cell state c, so that a single
-    product ``[i, f] * [g, c]`` gives both terms of ``c = f * c + i * g``: nine calls per step.
+    product ``[i, f] * [g, c]`` gives both terms of ``c = f * c + i * g``: nine calls per step (ten
+    when the layer's outputs are kept for the layer above).
     """
     units = h.shape[0]
     recurrent = weights["recurrent"]
@@ -129,9 +136,16 @@ def read_prompts(model, ids) -> tuple[np.ndarray, list[list[np.ndarray]]]:
         ids: (batch, time) int ids, ``time >= 1``.
 
     Returns:
-        (logits (batch, vocab) after the last character, states: one list per layer of (batch, units)
-        arrays, in the model's order: ``[h, c]`` for an LSTM, ``[h]`` otherwise).
+        (logits (batch, vocab) float32 after the last character, states: one list per layer of
+        (batch, units) arrays in the layers' compute dtype, in the model's order: ``[h, c]`` for an
+        LSTM, ``[h]`` otherwise).
+
+    Raises:
+        ValueError: a model that is not a recurrent ``CharLanguageModel``, or ids of the wrong shape,
+            dtype or range.
     """
+    if not hasattr(model, "recurrent_layers") or not hasattr(model, "config"):
+        raise ValueError(f"model must be a recurrent CharLanguageModel, got {type(model).__name__}")
     ids = np.asarray(ids)
     if ids.ndim != 2 or ids.shape[1] < 1 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"ids must be a (batch, time) integer array with time >= 1, got shape {ids.shape} "
@@ -145,11 +159,12 @@ def read_prompts(model, ids) -> tuple[np.ndarray, list[list[np.ndarray]]]:
     layers = [_cell_weights(layer, cell) for layer in model.recurrent_layers]
     hs = [np.zeros((units, batch), np.float32) for _ in layers]  # states as columns: (units, batch)
     cs = [np.zeros((units, batch), np.float32) for _ in layers]
-    for start in range(0, ids.shape[1], CHUNK):
-        x = table[ids[:, start:start + CHUNK]]  # (batch, chunk, inputs)
+    chunk = int(np.clip(CHUNK_FLOATS // (batch * layers[0]["recurrent"].shape[0]), 1, CHUNK))
+    for start in range(0, ids.shape[1], chunk):
+        x = table[ids[:, start:start + chunk]].transpose(1, 2, 0)  # (chunk, inputs, batch): a column per stream
         for weights, h, c in zip(layers, hs, cs, strict=True):
-            projected = x @ weights["kernel"].T + weights["bias"]  # (batch, chunk, gates)
-            projected = np.ascontiguousarray(projected.transpose(1, 2, 0))  # (chunk, gates, batch): a column per step
+            projected = np.matmul(weights["kernel"], x)  # (chunk, gates, batch), one new array
+            projected += weights["bias"][:, None]
             last_layer = weights is layers[-1]
             # The last layer's outputs are not kept: the head reads only its final state
             outputs = None if last_layer else np.empty((projected.shape[0], units, batch), np.float32)
@@ -159,11 +174,35 @@ def read_prompts(model, ids) -> tuple[np.ndarray, list[list[np.ndarray]]]:
                 _gru_steps(projected, weights, h, outputs)
             else:
                 _simple_rnn_steps(projected, weights, h, outputs)
-            if not last_layer:  # its outputs are the next layer's inputs (batch, chunk, units); dropout is off
-                x = outputs.transpose(2, 0, 1)
-    last = hs[-1].T
-    logits = last @ np.asarray(model.head.kernel, np.float32) + np.asarray(model.head.bias, np.float32)
-    dtype = model.recurrent_layers[0].compute_dtype  # float16 under a mixed-precision policy: what model.step expects
+            x = outputs  # the next layer's inputs (chunk, units, batch); dropout is off when reading
+    logits = hs[-1].T @ np.asarray(model.head.kernel, np.float32) + np.asarray(model.head.bias, np.float32)
+    dtype = tf.as_dtype(model.recurrent_layers[0].compute_dtype).as_numpy_dtype  # what model.step expects
     states = [[h.T.astype(dtype), c.T.astype(dtype)] if cell == "lstm" else [h.T.astype(dtype)]
               for h, c in zip(hs, cs, strict=True)]
     return logits, states
+
+
+def read_many(model, encoded: list[np.ndarray]) -> tuple[np.ndarray, list[list[np.ndarray]]]:
+    """Read prompts of any lengths: each distinct prompt once, prompts of one length together.
+
+    Args:
+        model: as for ``read_prompts``.
+        encoded: a non-empty list of 1-D id arrays (repeats allowed: ``generate(num_streams=N)`` passes
+            one prompt N times, and it is read once).
+
+    Returns:
+        (logits (len(encoded), vocab), states) as ``read_prompts``, one row per prompt, in order.
+    """
+    rows = np.empty(len(encoded), np.int64)  # row of each prompt in the concatenated results
+    logits, states, done = [], [], 0
+    for size in sorted({len(ids) for ids in encoded}):
+        members = [i for i, ids in enumerate(encoded) if len(ids) == size]
+        distinct, which = np.unique(np.stack([encoded[i] for i in members]), axis=0, return_inverse=True)
+        group_logits, group_states = read_prompts(model, distinct)
+        rows[members] = done + which.reshape(-1)
+        logits.append(group_logits)
+        states.append(group_states)
+        done += len(distinct)
+    return (np.concatenate(logits)[rows],
+            [[np.concatenate(parts)[rows] for parts in zip(*layer_parts, strict=True)]
+             for layer_parts in zip(*states, strict=True)])
