@@ -4,8 +4,8 @@ The model is an untrained LSTM of notebook 02's shape (speed does not depend on 
 the first characters of the validation split. Every reader is checked to reach the same final state
 (within 1e-4) before it is timed. Each timing is repeated ``--repeats`` times, interleaved, and the table
 gives the median and the range. Eager stepping is timed on ``--eager-chars`` characters and scaled up.
-The last row times only the product of the recurrent matrix with the state, once per character: no reader
-of one stream can be faster. The course's target: a 100,000-character prompt in under 5 s on its 2-core CPU.
+The last row times only the product of the recurrent matrix with the state in float32, once per character:
+no float32 reader of one stream on this BLAS can be faster. The course's target: a 100,000-character prompt in under 5 s on its 2-core CPU.
 Usage: python benchmarks/prompt_priming.py [--chars 100000] [--repeats 3] [--eager-chars 300] [--record]
 """
 
@@ -42,10 +42,18 @@ def main() -> None:
     if ids.shape[1] < args.chars:
         raise SystemExit(f"--chars={args.chars} is longer than the validation split ({ids.shape[1]:,} characters)")
 
-    xla = tf.function(lambda x: model(x, return_state=True), input_signature=[tf.TensorSpec([None, None], tf.int32)],
-                      jit_compile=True)
-    readers = {"one compiled call (tf.function)": generation.compiled_prompt_reader(model),
-               "one compiled call + XLA": xla,
+    def last_logits_only(x):  # the same work as utils.priming: the head on the last position only
+        h, states = model.embedding(x), []
+        for layer in model.recurrent_layers:
+            h, *layer_states = layer(h)
+            states.append(layer_states)
+        return model.head(h[:, -1]), states
+
+    signature = [tf.TensorSpec([None, None], tf.int32)]
+    readers = {"compiled_prompt_reader (logits at every position)": generation.compiled_prompt_reader(model),
+               "compiled, last logits only": tf.function(last_logits_only, input_signature=signature),
+               "compiled + XLA, last logits only": tf.function(last_logits_only, input_signature=signature,
+                                                               jit_compile=True),
                "NumPy recurrence (utils.priming)": lambda x: priming.read_prompts(model, x)}
 
     check = ids[:, :2000]  # every reader reaches the state of stepping one character at a time
@@ -81,8 +89,8 @@ def main() -> None:
             read(ids)
             times[name].append(time.perf_counter() - started)
 
-    rows = [{"method": f"eager model.step (timed on {args.eager_chars} chars, scaled)", "prompt chars": args.chars,
-             "median s": eager_s, "min s": eager_s, "max s": eager_s, "ms/char": 1000 * eager_s / args.chars,
+    rows = [{"method": f"eager model.step (timed once on {args.eager_chars} chars, scaled)", "prompt chars": args.chars,
+             "median s": eager_s, "min s": None, "max s": None, "ms/char": 1000 * eager_s / args.chars,
              "x eager": 1.0, "100k chars under 5 s": eager_s * 100_000 / args.chars < TARGET_S}]
     for name, seconds in times.items():
         median = statistics.median(seconds)

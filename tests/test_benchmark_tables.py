@@ -32,7 +32,9 @@ def test_a_record_renders_as_tables_and_a_missing_one_says_how_to_make_it(tmp_pa
     record = {"script": "demo", "command": "python benchmarks/demo.py --chars 10", "machine": "a test machine",
               "recorded": "2026-12-03",
               "tables": [{"title": "Speed", "rows": [{"method": "a|b", "chars/s": 12345.678, "ratio": 0.04321,
-                                                      "x": 2.5, "measured": True, "n": 1000}]}]}
+                                                      "x": 2.5, "measured": True, "n": 1000},
+                                                     {"method": "c", "chars/s": None, "ratio": 1.0, "x": 1.0,
+                                                      "measured": False, "n": 1}]}]}
     (tmp_path / "demo.json").write_text(json.dumps(record), encoding="utf-8")
     page = "intro\n<!-- benchmark:demo:start -->\nold typed text\n<!-- benchmark:demo:end -->\n" \
            "<!-- benchmark:other:start -->\n<!-- benchmark:other:end -->\n"
@@ -41,6 +43,7 @@ def test_a_record_renders_as_tables_and_a_missing_one_says_how_to_make_it(tmp_pa
     assert "Recorded on 2026-12-03 with `python benchmarks/demo.py --chars 10` on: a test machine." in rendered
     assert "| method | chars/s | ratio | x | measured | n |" in rendered
     assert "| a\\|b | 12,346 | 0.0432 | 2.50 | yes | 1,000 |" in rendered
+    assert "| c | – | 1 | 1 | no | 1 |" in rendered  # None: not measured
     assert "*Not recorded yet.* Run `python benchmarks/other.py --record`" in rendered
     assert benchmark_tables.render(rendered, tmp_path) == rendered  # stable
 

@@ -25,7 +25,9 @@ BLOCK = re.compile(r"<!-- benchmark:(\w+):start -->\n.*?<!-- benchmark:\1:end --
 
 
 def cell(value) -> str:
-    """A value as a table shows it: thousands separators, about three significant digits, yes/no."""
+    """A value as a table shows it: thousands separators, about three significant digits, yes/no, – for none."""
+    if value is None:
+        return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
