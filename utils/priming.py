@@ -8,7 +8,9 @@ many small operations per step, whose fixed costs add up to more than the arithm
 runs the same loop with as few calls per step as each cell allows, close to the cost of the
 matrix-vector product alone:
 
-- the input projections of a chunk of characters are one matrix product (``kernel @ x + bias``);
+- the first layer's input projection depends only on the character, so it is computed once per
+  vocabulary entry (``embedding @ kernel + bias``) and each character's row is looked up; a deeper
+  layer's projections of a chunk of characters are one matrix product;
 - each step is one product with the recurrent matrix plus a few in-place vector operations;
 - for the LSTM and GRU, ``sigmoid(x) = (1 + tanh(x / 2)) / 2`` with the halving folded into the
   weights, so one ``tanh`` covers every gate of a step;
@@ -128,6 +130,18 @@ def _simple_rnn_steps(projected: np.ndarray, weights: dict, h: np.ndarray, outpu
             outputs[t] = h
 
 
+def _project(weights: dict, x: np.ndarray) -> np.ndarray:
+    """A deeper layer's input projections ``kernel @ x + bias`` for a chunk: x (chunk, inputs, batch) -> (chunk, gates, batch).
+
+    One matrix product over every character and stream of the chunk (rows ``(chunk * batch, inputs)``), not
+    one small product per character.
+    """
+    time_steps, inputs, batch = x.shape
+    rows = x.transpose(0, 2, 1).reshape(time_steps * batch, inputs) @ weights["kernel"].T
+    rows += weights["bias"]
+    return np.ascontiguousarray(rows.reshape(time_steps, batch, -1).transpose(0, 2, 1))
+
+
 def read_prompts(model, ids) -> tuple[np.ndarray, list[list[np.ndarray]]]:
     """Read prompts of equal length into a ``CharLanguageModel``'s state, as ``model(ids, return_state=True)`` would.
 
@@ -160,14 +174,17 @@ def read_prompts(model, ids) -> tuple[np.ndarray, list[list[np.ndarray]]]:
     hs = [np.zeros((units, batch), np.float32) for _ in layers]  # states as columns: (units, batch)
     cs = [np.zeros((units, batch), np.float32) for _ in layers]
     chunk = int(np.clip(CHUNK_FLOATS // (batch * layers[0]["recurrent"].shape[0]), 1, CHUNK))
+    # Each character's first-layer projection, computed once per vocabulary entry: (vocab, gates)
+    first_projections = table @ layers[0]["kernel"].T + layers[0]["bias"]
     for start in range(0, ids.shape[1], chunk):
-        x = table[ids[:, start:start + chunk]].transpose(1, 2, 0)  # (chunk, inputs, batch): a column per stream
-        for weights, h, c in zip(layers, hs, cs, strict=True):
-            projected = np.matmul(weights["kernel"], x)  # (chunk, gates, batch), one new array
-            projected += weights["bias"][:, None]
-            last_layer = weights is layers[-1]
+        x = None  # a deeper layer's inputs: the outputs of the layer below
+        for depth, (weights, h, c) in enumerate(zip(layers, hs, cs, strict=True)):
+            if depth == 0:  # look the characters' projections up: (chunk, gates, batch)
+                projected = np.ascontiguousarray(first_projections[ids[:, start:start + chunk]].transpose(1, 2, 0))
+            else:
+                projected = _project(weights, x)
             # The last layer's outputs are not kept: the head reads only its final state
-            outputs = None if last_layer else np.empty((projected.shape[0], units, batch), np.float32)
+            outputs = None if depth == len(layers) - 1 else np.empty((projected.shape[0], units, batch), np.float32)
             if cell == "lstm":
                 _lstm_steps(projected, weights, h, c, outputs)
             elif cell == "gru":
