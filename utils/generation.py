@@ -103,8 +103,8 @@ def compiled_prompt_reader(model):
     Called eagerly, a Keras recurrent layer steps through the prompt in a Python loop; compiled, the
     same loop runs in the graph with identical results (for a 512-unit LSTM on the course's 2-core
     CPU, measured once: 4.5 ms per character eagerly, 0.14 ms compiled). The generators read prompts with
-    ``priming.read_prompts`` instead, the same recurrence in NumPy with fewer calls per step, about three
-    times faster again (``benchmarks/prompt_priming.py``).
+    ``priming.read_prompts`` instead, the same recurrence in NumPy with fewer calls per step and each
+    character's input projection looked up, not computed (``benchmarks/prompt_priming.py`` times both).
     """
     return tf.function(lambda ids: model(ids, return_state=True),
                        input_signature=[tf.TensorSpec([None, None], tf.int32)])
