@@ -88,6 +88,8 @@ refresh: venv
 	RNN_FAST=1 $(PY) tools/run_notebooks.py --out $(BUILD)/fast --record-time $(NOTEBOOKS)
 	$(PY) tools/cell_times.py --write $(NOTEBOOKS)
 	$(PY) tools/syllabus.py --write
+	$(PY) tools/showcase.py --write
+	$(PY) tools/results.py --write
 
 ## make new-notebook NAME=08_my_topic: a new notebook in the course's shape, executed, in the syllabus and on the site
 new-notebook: venv
